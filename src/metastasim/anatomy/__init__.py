@@ -1,0 +1,1 @@
+"""Anatomy: sites, venous drainage and blood flow that route circulating cells."""

@@ -1,0 +1,2 @@
+"""The biology of the cascade: one compiled module per process (growth, shedding, circulation,
+extravasation, colonisation, immune surveillance, evolution, lymph nodes, local invasion)."""

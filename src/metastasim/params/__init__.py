@@ -1,0 +1,1 @@
+"""Parameters: declared once (schema), valued with citations (data files), validated on load."""

@@ -1,0 +1,1 @@
+"""Random numbers: counter-based Philox draws and one named stream per decision."""
