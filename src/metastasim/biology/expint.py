@@ -1,6 +1,6 @@
 """The exponential integral E1, compiled: the Gompertz shedding integral is a difference of E1 values.
 
-E1(z) = ∫_z^∞ e^{-s}/s ds. Series below z = 1, continued fraction (modified Lentz) above, as in
+E1(z) = ∫_z^∞ e^{-s}/s ds. Series below z = 2, continued fraction (modified Lentz) above, as in
 Press et al., Numerical Recipes, 3rd ed., section 6.3. `log_e1` stays accurate where E1 underflows.
 """
 
@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
+from metastasim._jit import kernel
 
 _EULER_GAMMA = 0.5772156649015329
+# Below this argument the power series converges faster than the continued fraction.
+_SWITCH = 2.0
 
 
-@nb.njit(cache=True)
+@kernel
 def _e1_series(z: float) -> float:
     total = 0.0
     term = 1.0
@@ -21,12 +23,12 @@ def _e1_series(z: float) -> float:
         term *= -z / k
         contrib = -term / k
         total += contrib
-        if abs(contrib) < 1e-17 * abs(total):
+        if abs(contrib) < 1e-16 * abs(total):
             break
     return -_EULER_GAMMA - math.log(z) + total
 
 
-@nb.njit(cache=True)
+@kernel
 def _e1_fraction_times_exp(z: float) -> float:
     """Return e^z·E1(z) for z >= 1 by the continued fraction."""
     tiny = 1e-300
@@ -41,62 +43,54 @@ def _e1_fraction_times_exp(z: float) -> float:
         c = b + an / c
         delta = c * d
         h *= delta
-        if abs(delta - 1.0) < 1e-16:
+        if abs(delta - 1.0) < 1e-15:
             break
     return h
 
 
-@nb.njit(cache=True)
+@kernel
 def e1(z: float) -> float:
     """Exponential integral E1(z) for z > 0 (infinity at z <= 0)."""
     if z <= 0.0:
         return math.inf
-    if z < 1.0:
+    if z < _SWITCH:
         return _e1_series(z)
     return _e1_fraction_times_exp(z) * math.exp(-z)
 
 
-@nb.njit(cache=True)
+@kernel
 def log_e1(z: float) -> float:
     """Natural logarithm of E1(z), accurate for large z where E1 itself underflows."""
     if z <= 0.0:
         return math.inf
-    if z < 1.0:
+    if z < _SWITCH:
         return math.log(_e1_series(z))
     return math.log(_e1_fraction_times_exp(z)) - z
 
 
-@nb.njit(cache=True)
+@kernel
 def e1_inverse(v: float) -> float:
-    """Return z > 0 with E1(z) = v (E1 is strictly decreasing from +inf to 0)."""
+    """Return z > 0 with E1(z) = v (E1 is strictly decreasing from +inf to 0).
+
+    Newton's method on g(z) = ln E1(z) - ln v, which is convex and decreasing, so iterates approach the root
+    monotonically after at most one overshoot; a good asymptotic start makes 3-6 steps enough.
+    """
     if v <= 0.0:
         return math.inf
     target = math.log(v)
-    # Starting guess from the small- or large-argument asymptote, then Newton on u = ln z.
-    if v > 0.2:
-        z = math.exp(-v - _EULER_GAMMA)
+    if v > 0.1:
+        z = math.exp(-v - _EULER_GAMMA)  # E1(z) ≈ -γ - ln z for small z
     else:
-        z = -target
-        z = -target - math.log(max(z, 1.0))
-        z = max(z, 1e-3)
-    u = math.log(z)
-    lo = -800.0
-    hi = 7.0
-    for _ in range(100):
-        z = math.exp(u)
-        f = log_e1(z) - target
-        if f > 0.0:
-            lo = u
-        else:
-            hi = u
-        # d/du ln E1(e^u) = -e^{-z}/E1(z) = -exp(-z - log_e1(z))
-        slope = -math.exp(-z - log_e1(z))
-        step = f / slope
-        u_new = u - step
-        if u_new <= lo or u_new >= hi:
-            u_new = 0.5 * (lo + hi)
-        if abs(u_new - u) < 1e-14 * max(1.0, abs(u)):
-            u = u_new
-            break
-        u = u_new
-    return math.exp(u)
+        w = -target
+        z = max(w - math.log(w), 0.2)  # E1(z) ≈ e^{-z}/z for large z
+    for _ in range(60):
+        le = log_e1(z)
+        g = le - target
+        slope = -math.exp(-z - le) / z  # d/dz ln E1(z) = -e^{-z} / (z E1(z))
+        z_new = z - g / slope
+        if z_new <= 0.0:
+            z_new = 0.1 * z
+        if abs(z_new - z) <= 1e-13 * z:
+            return z_new
+        z = z_new
+    return z

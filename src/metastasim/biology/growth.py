@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
-
+from metastasim._jit import kernel
 from metastasim.biology.expint import e1, e1_inverse
 
 GOMPERTZ = 0
@@ -36,7 +35,7 @@ _GL_WEIGHTS = (
 )
 
 
-@nb.njit(cache=True)
+@kernel
 def specific_rate_at(law: int, rate: float, capacity: float, exponent: float, x: float) -> float:
     """Per-cell net growth rate (1/day) at size x; for the power law `exponent` is γ and `capacity` r_max."""
     if law == GOMPERTZ:
@@ -46,7 +45,7 @@ def specific_rate_at(law: int, rate: float, capacity: float, exponent: float, x:
     return min(capacity, rate * x ** (exponent - 1.0))
 
 
-@nb.njit(cache=True)
+@kernel
 def rate_for_doubling(law: int, doubling_time_days: float, reference_cells: float, capacity: float,
                       exponent: float) -> float:
     """Return the law's rate parameter that gives `doubling_time_days` at `reference_cells`."""
@@ -58,12 +57,12 @@ def rate_for_doubling(law: int, doubling_time_days: float, reference_cells: floa
     return r_ref / reference_cells ** (exponent - 1.0)
 
 
-@nb.njit(cache=True)
+@kernel
 def _power_crossover(rate: float, r_max: float, gamma: float) -> float:
     return (rate / r_max) ** (1.0 / (1.0 - gamma))
 
 
-@nb.njit(cache=True)
+@kernel
 def size_after(law: int, rate: float, capacity: float, exponent: float, x0: float, dt: float) -> float:
     """Return the size (cells) after `dt` days of growth from `x0` cells."""
     if dt <= 0.0:
@@ -89,7 +88,7 @@ def size_after(law: int, rate: float, capacity: float, exponent: float, x0: floa
     return (x**q + q * rate * t) ** (1.0 / q)
 
 
-@nb.njit(cache=True)
+@kernel
 def time_to_size(law: int, rate: float, capacity: float, exponent: float, x0: float, x1: float) -> float:
     """Return the days needed to grow from `x0` to `x1` cells (infinity if never reached, 0 if x1 <= x0)."""
     if x1 <= x0:
@@ -116,7 +115,7 @@ def time_to_size(law: int, rate: float, capacity: float, exponent: float, x0: fl
     return t + (x1**q - x**q) / (q * rate)
 
 
-@nb.njit(cache=True)
+@kernel
 def _logistic_shed_integral(rate: float, capacity: float, x0: float, dt: float, alpha: float) -> float:
     # Composite Gauss-Legendre in time: the integrand x(t)^α is smooth and monotone.
     panels = 16
@@ -130,7 +129,7 @@ def _logistic_shed_integral(rate: float, capacity: float, x0: float, dt: float, 
     return total * 0.5 * h
 
 
-@nb.njit(cache=True)
+@kernel
 def shed_integral(law: int, rate: float, capacity: float, exponent: float, x0: float, dt: float,
                   alpha: float) -> float:
     """Return ∫_0^dt x(s)^α ds for growth from `x0`: the operational time of size-dependent processes."""
@@ -166,7 +165,7 @@ def shed_integral(law: int, rate: float, capacity: float, exponent: float, x0: f
     return total + (u1**e - u0**e) / (e * q * rate)
 
 
-@nb.njit(cache=True)
+@kernel
 def shed_time(law: int, rate: float, capacity: float, exponent: float, x0: float, alpha: float,
               target: float) -> float:
     """Return dt with ∫_0^dt x(s)^α ds = target (the inverse of :func:`shed_integral`)."""
@@ -226,14 +225,14 @@ def shed_time(law: int, rate: float, capacity: float, exponent: float, x0: float
     return t
 
 
-@nb.njit(cache=True)
+@kernel
 def diameter_mm(cells: float, cells_per_cm3: float) -> float:
     """Diameter (mm) of a sphere holding `cells` cells at the given packing density."""
     volume_mm3 = cells / cells_per_cm3 * 1000.0
     return (6.0 * volume_mm3 / math.pi) ** (1.0 / 3.0)
 
 
-@nb.njit(cache=True)
+@kernel
 def cells_for_diameter(diameter: float, cells_per_cm3: float) -> float:
     """Cells in a sphere of `diameter` mm at the given packing density."""
     return math.pi / 6.0 * diameter**3 / 1000.0 * cells_per_cm3

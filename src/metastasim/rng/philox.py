@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
 import numpy as np
+
+from metastasim._jit import kernel, kernel_inline
 
 _M0 = np.uint64(0xD2511F53)
 _M1 = np.uint64(0xCD9E8D57)
@@ -23,7 +24,7 @@ _SHIFT32 = np.uint64(32)
 _TWO53 = 9007199254740992.0
 
 
-@nb.njit(cache=True, inline="always")
+@kernel_inline
 def philox4x32(
     c0: np.uint64, c1: np.uint64, c2: np.uint64, c3: np.uint64, k0: np.uint64, k1: np.uint64
 ) -> tuple[np.uint64, np.uint64, np.uint64, np.uint64]:
@@ -44,7 +45,7 @@ def philox4x32(
     return c0, c1, c2, c3
 
 
-@nb.njit(cache=True, inline="always")
+@kernel_inline
 def mix64(a: np.uint64, b: np.uint64) -> np.uint64:
     """Mix two 64-bit words into one (splitmix64 finaliser); used to derive stream and lesion keys."""
     z = a ^ (b + np.uint64(0x9E3779B97F4A7C15) + (a << np.uint64(6)) + (a >> np.uint64(2)))
@@ -53,7 +54,7 @@ def mix64(a: np.uint64, b: np.uint64) -> np.uint64:
     return z ^ (z >> np.uint64(31))
 
 
-@nb.njit(cache=True)
+@kernel
 def uniform_pair(
     stream_key: np.uint64, patient_id: np.int64, lesion_key: np.uint64, counter: np.int64
 ) -> tuple[float, float]:
@@ -71,19 +72,19 @@ def uniform_pair(
     return (float(a) + 0.5) / _TWO53, (float(b) + 0.5) / _TWO53
 
 
-@nb.njit(cache=True)
+@kernel
 def uniform(stream_key: np.uint64, patient_id: np.int64, lesion_key: np.uint64, counter: np.int64) -> float:
     """One uniform on (0, 1)."""
     return uniform_pair(stream_key, patient_id, lesion_key, counter)[0]
 
 
-@nb.njit(cache=True)
+@kernel
 def exponential(stream_key: np.uint64, patient_id: np.int64, lesion_key: np.uint64, counter: np.int64) -> float:
     """One unit-rate exponential variate."""
     return -math.log(uniform(stream_key, patient_id, lesion_key, counter))
 
 
-@nb.njit(cache=True)
+@kernel
 def standard_normal(
     stream_key: np.uint64, patient_id: np.int64, lesion_key: np.uint64, counter: np.int64
 ) -> float:
@@ -92,7 +93,7 @@ def standard_normal(
     return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
 
 
-@nb.njit(cache=True)
+@kernel
 def poisson(
     stream_key: np.uint64, patient_id: np.int64, lesion_key: np.uint64, counter: np.int64, mean: float
 ) -> np.int64:

@@ -31,6 +31,22 @@ STREAM_NAMES: tuple[str, ...] = (
 )
 
 
+# Kernel indices of the streams, as compile-time constants for the engine.
+ST_DOUBLING_TIME = 0
+ST_INVASION_DEPTH = 1
+ST_TRAIT_THRESHOLD = 2
+ST_RESISTANCE_THRESHOLD = 3
+ST_RESISTANT_FOUNDER = 4
+ST_DESTINATION_THRESHOLD = 5
+ST_FIRST_ENTRY = 6
+ST_NODE_CHOICE = 7
+ST_ROUTE = 8
+ST_COLONISATION_PATH = 9
+ST_DORMANCY_DURATION = 10
+ST_IMMUNE_CLEARANCE = 11
+ST_CTC_COUNT = 12
+
+
 def _splitmix64(x: int) -> int:
     x = (x + 0x9E3779B97F4A7C15) & _MASK64
     z = x

@@ -1,0 +1,391 @@
+"""The event loop of one patient: the order in which the cascade happens, written down once.
+
+Every state change is an event with a time drawn when its state was entered; between events, growth is
+solved in closed form. Each lesion holds one pending time, ``t_next``: the earliest of
+
+1. waking, for a dormant cell (colonisation);
+2. immune elimination (immune);
+3. acquiring its next trait, and for the primary the serosal breach (evolution, invasion);
+4. its next seeding (shedding → circulation → extravasation → colonisation, thinned to the cells that
+   will found a growing lesion).
+
+The loop takes the earliest pending time over all lesions, or the yearly census if that comes first
+(census: burden, circulating tumour cells, the lethal-burden check), and applies it. Ties go to the census,
+then to the lesion seeded first. An event is cancelled or moved by changing that lesion's time, and the
+whole state is arrays, so it can be saved at any day and continued (engine.state).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from metastasim._jit import kernel
+from metastasim.anatomy.sites import (
+    DEST_DISTANT_NODES,
+    DEST_REGIONAL,
+    DEST_SENTINEL,
+    DISTANT_NODES,
+    N_BLOOD_DEST,
+    PRIMARY,
+    REGIONAL_NODES,
+    ROUTE_LYMPHATIC,
+    ROUTE_ORIGIN,
+    ROUTE_TRANSCOELOMIC,
+)
+from metastasim.biology.circulation import choose_route, ctc_mean_per_7_5ml
+from metastasim.biology.colonisation import PATH_DORMANT, PATH_ORIGIN, growth_start
+from metastasim.biology.evolution import draw_resistance_time, draw_trait_times, founder_is_resistant
+from metastasim.biology.growth import rate_for_doubling
+from metastasim.biology.immune import clearance_time
+from metastasim.biology.invasion import breach_time
+from metastasim.biology.lymph import choose_node
+from metastasim.biology.shedding import (
+    first_entry_time,
+    flush,
+    init_thresholds,
+    lesion_size,
+    next_seeding,
+    redraw_threshold,
+    set_coefficients,
+)
+from metastasim.biology.traits import INVASION, INVASION_BIT, MOTILITY_BIT, N_TRAITS
+from metastasim.engine.queue import clear, peek, push
+from metastasim.engine.state import (
+    END_HORIZON,
+    END_LETHAL,
+    END_RUNNING,
+    PHASE_CLEARED,
+    PHASE_DORMANT,
+    PHASE_GROWING,
+    S_ABSORBED,
+    S_CENSUS_DONE,
+    S_DEPTH_PER_RADIUS,
+    S_DORMANT_ARRIVALS,
+    S_DOUBLING_TIME,
+    S_END_REASON,
+    S_GROWTH_RATE,
+    S_N_LESIONS,
+    S_OVERFLOW,
+    S_PATIENT_ID,
+    S_T_BREACH,
+    S_T_CHECK,
+    S_T_END,
+    S_T_FIRST_BLOOD,
+    S_T_FIRST_LYMPH,
+    S_T_INVASION,
+    S_T_LAST_CHECK,
+    S_T_NOW,
+)
+from metastasim.rng.philox import mix64, poisson, standard_normal
+from metastasim.rng.streams import ST_CTC_COUNT, ST_DOUBLING_TIME, ST_INVASION_DEPTH
+
+DAYS_PER_YEAR = 365.25
+ROOT_KEY = np.uint64(1)
+# The lethal-burden check runs every quarter while the burden is far from lethal, and up to weekly near it.
+BURDEN_CHECK_MAX_DAYS = DAYS_PER_YEAR / 4
+BURDEN_CHECK_MIN_DAYS = 7.0
+
+
+@kernel
+def _pid(st) -> np.int64:
+    return np.int64(st.scalars[S_PATIENT_ID])
+
+
+@kernel
+def _schedule(st, P, L: int) -> None:
+    """Recompute lesion L's earliest pending event (this is how events are moved or cancelled)."""
+    if st.phase[L] == PHASE_CLEARED:
+        t = math.inf
+    elif st.phase[L] == PHASE_DORMANT:
+        t = st.t_start[L]
+    else:
+        t = min(st.t_clear[L], st.t_shed[L])
+        for i in range(N_TRAITS):
+            if not (st.traits[L] & (1 << i)):
+                t = min(t, st.trait_time[L, i])
+        if st.site[L] == PRIMARY and st.scalars[S_T_BREACH] > st.t_flush[L]:
+            t = min(t, st.scalars[S_T_BREACH])
+    st.t_next[L] = t
+    push(st, L, int(st.scalars[S_N_LESIONS]))
+
+
+@kernel
+def _refresh_seeding(st, P, L: int, t: float) -> None:
+    """Bring lesion L's thresholds up to day t, recompute its coefficients and its next seeding."""
+    flush(st, P, L, t)
+    breached = st.scalars[S_T_BREACH] <= t
+    set_coefficients(st, P, L, breached)
+    st.t_shed[L], st.dest_next[L] = next_seeding(st, P, L)
+    _schedule(st, P, L)
+
+
+@kernel
+def _start_growth(st, P, L: int, t: float) -> None:
+    """A lesion starts growing: draw the times of everything that will happen to it."""
+    pid = _pid(st)
+    st.phase[L] = PHASE_GROWING
+    st.t_flush[L] = t
+    draw_trait_times(st, P, L, pid)
+    draw_resistance_time(st, P, L, pid)
+    st.t_clear[L] = clearance_time(st, P, L, pid) if st.site[L] != PRIMARY else math.inf
+    init_thresholds(st, P, L, pid)
+    _refresh_seeding(st, P, L, t)
+
+
+@kernel
+def start_patient(st, P, patient_id: int) -> None:
+    """Reset the state to one malignant cell at day 0 and draw the patient's own parameters."""
+    n_old = int(st.scalars[S_N_LESIONS])
+    for L in range(n_old):
+        st.trait_time[L, :] = math.inf
+        st.t_resistant[L] = math.inf
+        st.t_clear[L] = math.inf
+        st.n_seeded[L] = 0
+        st.traits[L] = 0
+    st.scalars[:] = 0.0
+    st.scalars[S_PATIENT_ID] = patient_id
+    clear(st)
+    st.node_lesion[:] = -1
+    st.census_total_cells[:] = 0.0
+    st.census_primary_cells[:] = 0.0
+    st.census_ctc[:] = 0
+    st.census_ctc_mean[:] = 0.0
+    pid = np.int64(patient_id)
+    z = standard_normal(P.stream_keys[ST_DOUBLING_TIME], pid, ROOT_KEY, 0)
+    doubling = P.doubling_time_days_median * math.exp(P.doubling_time_log_sd * z)
+    z = standard_normal(P.stream_keys[ST_INVASION_DEPTH], pid, ROOT_KEY, 0)
+    st.scalars[S_DEPTH_PER_RADIUS] = P.depth_per_radius_median * math.exp(P.depth_per_radius_log_sd * z)
+    st.scalars[S_DOUBLING_TIME] = doubling
+    rate = rate_for_doubling(P.law, doubling, P.reference_cells, P.capacity_arg, P.exponent_arg)
+    st.scalars[S_GROWTH_RATE] = rate
+    for s in (S_T_INVASION, S_T_BREACH, S_T_FIRST_BLOOD, S_T_FIRST_LYMPH, S_T_END):
+        st.scalars[s] = math.inf
+    st.scalars[S_END_REASON] = END_RUNNING
+    L = 0
+    st.key[L] = ROOT_KEY
+    st.parent[L] = -1
+    st.site[L] = PRIMARY
+    st.node[L] = -1
+    st.route[L] = ROUTE_ORIGIN
+    st.path[L] = PATH_ORIGIN
+    st.t_born[L] = 0.0
+    st.t_start[L] = 0.0
+    st.rate[L] = rate
+    st.inherited[L] = 0
+    st.traits[L] = 0
+    st.version[L] = 0
+    st.scalars[S_N_LESIONS] = 1
+    st.scalars[S_T_CHECK] = BURDEN_CHECK_MAX_DAYS
+    _start_growth(st, P, L, 0.0)
+
+
+@kernel
+def _on_invasion(st, P, t: float) -> None:
+    """The primary breaks through its basement membrane: lymph and blood routes open."""
+    pid = _pid(st)
+    rate = st.rate[0]
+    st.scalars[S_T_INVASION] = t
+    st.scalars[S_T_BREACH] = breach_time(P, rate, t, st.scalars[S_DEPTH_PER_RADIUS])
+    factor = P.motility_factor if st.traits[0] & MOTILITY_BIT else 1.0
+    st.scalars[S_T_FIRST_BLOOD] = first_entry_time(P, rate, t, P.blood_rate, factor, pid, 0)
+    st.scalars[S_T_FIRST_LYMPH] = first_entry_time(P, rate, t, P.lymph_rate, factor, pid, 1)
+
+
+@kernel
+def _new_lesion(st, P, source: int, dest: int, t: float) -> None:
+    """A cell from `source` arrives at `dest` and will found a growing lesion: add it."""
+    pid = _pid(st)
+    child_key = mix64(st.key[source], np.uint64(st.n_seeded[source]) + np.uint64(1))
+    node = -1
+    if dest < N_BLOOD_DEST:
+        site = dest
+        route = choose_route(P, st.site[source], dest, pid, child_key)
+    elif dest == DEST_SENTINEL or dest == DEST_REGIONAL:
+        site = REGIONAL_NODES
+        route = ROUTE_LYMPHATIC
+        node = choose_node(P, dest, st.node[source], pid, child_key)
+        occupant = st.node_lesion[node]
+        if occupant >= 0 and st.phase[occupant] != PHASE_CLEARED:
+            st.scalars[S_ABSORBED] += 1  # joins the deposit already in that node
+            return
+    elif dest == DEST_DISTANT_NODES:
+        site = DISTANT_NODES
+        route = ROUTE_LYMPHATIC
+    else:
+        site = P.coelomic_site
+        route = ROUTE_TRANSCOELOMIC
+    n = int(st.scalars[S_N_LESIONS])
+    if n >= st.key.shape[0]:
+        st.scalars[S_OVERFLOW] += 1
+        return
+    t_start, path = growth_start(P, site, t, pid, child_key)
+    st.key[n] = child_key
+    st.parent[n] = source
+    st.site[n] = site
+    st.node[n] = node
+    st.route[n] = route
+    st.path[n] = path
+    st.t_born[n] = t
+    st.t_start[n] = t_start
+    st.rate[n] = st.scalars[S_GROWTH_RATE] * P.site_rate_factor[site]
+    st.inherited[n] = st.traits[source] | INVASION_BIT
+    st.traits[n] = st.inherited[n]
+    st.trait_time[n, :] = math.inf
+    st.t_resistant[n] = -math.inf if founder_is_resistant(st, P, source, t, pid, child_key) else math.inf
+    st.t_clear[n] = math.inf
+    st.n_seeded[n] = 0
+    st.t_shed[n] = math.inf
+    st.dest_next[n] = -1
+    st.scalars[S_N_LESIONS] = n + 1
+    if node >= 0:
+        st.node_lesion[node] = n
+    st.version[n] = 0
+    if path == PATH_DORMANT:
+        st.phase[n] = PHASE_DORMANT
+        st.scalars[S_DORMANT_ARRIVALS] += 1
+        _schedule(st, P, n)
+    else:
+        _start_growth(st, P, n, t)
+
+
+@kernel
+def _process(st, P, L: int, t: float) -> None:
+    """Apply lesion L's pending event at day t (see the module docstring for the order)."""
+    if st.phase[L] == PHASE_DORMANT:
+        _start_growth(st, P, L, t)
+        return
+    if t >= st.t_clear[L]:
+        flush(st, P, L, t)
+        st.phase[L] = PHASE_CLEARED
+        if st.node[L] >= 0 and st.node_lesion[st.node[L]] == L:
+            st.node_lesion[st.node[L]] = -1
+        _schedule(st, P, L)
+        return
+    for i in range(N_TRAITS):
+        if not (st.traits[L] & (1 << i)) and st.trait_time[L, i] <= t:
+            flush(st, P, L, t)
+            st.traits[L] |= 1 << i
+            if L == 0 and i == INVASION:
+                _on_invasion(st, P, t)
+            _refresh_seeding(st, P, L, t)
+            return
+    if L == 0 and st.scalars[S_T_BREACH] <= t and st.scalars[S_T_BREACH] > st.t_flush[L]:
+        _refresh_seeding(st, P, L, t)
+        return
+    dest = int(st.dest_next[L])
+    flush(st, P, L, t)
+    pid = _pid(st)
+    _new_lesion(st, P, L, dest, t)
+    redraw_threshold(st, P, L, dest, pid)
+    st.n_seeded[L] += 1
+    _refresh_seeding(st, P, L, t)
+
+
+@kernel
+def burden(st, P, t: float) -> tuple[float, float]:
+    """Total and primary tumour cells at day t (lesions growing at t and not yet eliminated)."""
+    total = 0.0
+    primary = 0.0
+    for L in range(int(st.scalars[S_N_LESIONS])):
+        if st.t_start[L] <= t < st.t_clear[L] and st.t_born[L] <= t:
+            x = lesion_size(st, P, L, t)
+            total += x
+            if L == 0:
+                primary = x
+    return total, primary
+
+
+@kernel
+def _blood_entry_rate(st, P, t: float) -> float:
+    """Cells entering the blood per day at day t, from the invasive primary and non-nodal metastases."""
+    rate = 0.0
+    for L in range(int(st.scalars[S_N_LESIONS])):
+        if st.phase[L] != PHASE_GROWING or st.site[L] == REGIONAL_NODES or st.site[L] == DISTANT_NODES:
+            continue
+        if L == 0 and not (st.traits[0] & INVASION_BIT):
+            continue
+        factor = P.motility_factor if st.traits[L] & MOTILITY_BIT else 1.0
+        rate += P.blood_rate * factor * lesion_size(st, P, L, t) ** P.alpha
+    return rate
+
+
+@kernel
+def _check_burden(st, P, t: float) -> bool:
+    """Lethal-burden check at day t; True when reached (the patient ends at the exact crossing day)."""
+    total = burden(st, P, t)[0]
+    if total >= P.lethal_burden_cells:
+        lo = st.scalars[S_T_LAST_CHECK]
+        hi = t
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            if burden(st, P, mid)[0] >= P.lethal_burden_cells:
+                hi = mid
+            else:
+                lo = mid
+        _finish(st, hi, END_LETHAL)
+        return True
+    ratio = P.lethal_burden_cells / max(total, 1.0)
+    # Burden grows at most about tenfold a quarter at clinical sizes; check sooner the closer it is.
+    interval = BURDEN_CHECK_MAX_DAYS if ratio > 1e3 else max(BURDEN_CHECK_MIN_DAYS, BURDEN_CHECK_MAX_DAYS * math.log10(ratio) / 3.0)
+    st.scalars[S_T_LAST_CHECK] = t
+    st.scalars[S_T_CHECK] = t + interval
+    return False
+
+
+@kernel
+def _census(st, P, k: int, t: float) -> None:
+    """Yearly census k at day t: burden and circulating tumour cells."""
+    total, primary = burden(st, P, t)
+    mean = ctc_mean_per_7_5ml(_blood_entry_rate(st, P, t), P)
+    st.census_total_cells[k] = total
+    st.census_primary_cells[k] = primary
+    st.census_ctc_mean[k] = mean
+    st.census_ctc[k] = poisson(P.stream_keys[ST_CTC_COUNT], _pid(st), ROOT_KEY, k, mean)
+    st.scalars[S_CENSUS_DONE] = k + 1
+
+
+@kernel
+def _finish(st, t_end: float, reason: int) -> None:
+    """End the natural history at t_end: drop lesions seeded after it."""
+    st.scalars[S_T_END] = t_end
+    st.scalars[S_END_REASON] = reason
+    n = int(st.scalars[S_N_LESIONS])
+    while n > 1 and st.t_born[n - 1] > t_end:
+        n -= 1
+    st.scalars[S_N_LESIONS] = n
+    for s in (S_T_INVASION, S_T_BREACH, S_T_FIRST_BLOOD, S_T_FIRST_LYMPH):
+        if st.scalars[s] > t_end:
+            st.scalars[s] = math.inf
+
+
+@kernel
+def advance(st, P, t_stop: float, horizon_days: float) -> None:
+    """Run the patient's events up to day `t_stop` (at most the horizon); resumable from a saved state."""
+    if st.scalars[S_END_REASON] != END_RUNNING:
+        return
+    t_stop = min(t_stop, horizon_days)
+    n_census = int(horizon_days / DAYS_PER_YEAR + 1e-9)
+    while True:
+        best, bi = peek(st)
+        t_check = st.scalars[S_T_CHECK]
+        if t_check <= best and t_check <= t_stop:
+            if _check_burden(st, P, t_check):
+                return
+            continue
+        k = int(st.scalars[S_CENSUS_DONE])
+        t_census = (k + 1) * DAYS_PER_YEAR
+        if k < n_census and t_census <= best and t_census <= t_stop:
+            _census(st, P, k, t_census)
+            continue
+        if best > t_stop:
+            break
+        st.scalars[S_T_NOW] = best
+        _process(st, P, bi, best)
+    st.scalars[S_T_NOW] = t_stop
+    if t_stop >= horizon_days:
+        _finish(st, horizon_days, END_HORIZON)
+
+
+__all__ = ["advance", "burden", "start_patient"]
