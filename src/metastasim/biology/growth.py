@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import math
 
+import numba as nb
+import numpy as np
+
 from metastasim._jit import kernel
 from metastasim.biology.expint import e1, e1_inverse
 
@@ -236,3 +239,22 @@ def diameter_mm(cells: float, cells_per_cm3: float) -> float:
 def cells_for_diameter(diameter: float, cells_per_cm3: float) -> float:
     """Cells in a sphere of `diameter` mm at the given packing density."""
     return math.pi / 6.0 * diameter**3 / 1000.0 * cells_per_cm3
+
+
+@nb.njit(cache=True)
+def size_after_array(law: int, rate: np.ndarray, capacity: float, exponent: float, dt: np.ndarray) -> np.ndarray:
+    """Vectorised :func:`size_after` from one cell (used when writing result tables)."""
+    out = np.empty(rate.shape[0])
+    for i in range(rate.shape[0]):
+        out[i] = size_after(law, rate[i], capacity, exponent, 1.0, dt[i]) if dt[i] >= 0.0 else 0.0
+    return out
+
+
+@nb.njit(cache=True)
+def time_to_size_array(law: int, rate: np.ndarray, capacity: float, exponent: float, x0: np.ndarray,
+                       x1: np.ndarray) -> np.ndarray:
+    """Vectorised :func:`time_to_size`."""
+    out = np.empty(rate.shape[0])
+    for i in range(rate.shape[0]):
+        out[i] = time_to_size(law, rate[i], capacity, exponent, x0[i], x1[i])
+    return out

@@ -207,8 +207,8 @@ def _new_lesion(st, P, source: int, dest: int, t: float) -> None:
         route = ROUTE_LYMPHATIC
         node = choose_node(P, dest, st.node[source], pid, child_key)
         occupant = st.node_lesion[node]
-        if occupant >= 0 and st.phase[occupant] != PHASE_CLEARED:
-            st.scalars[S_ABSORBED] += 1  # joins the deposit already in that node
+        if occupant >= 0 and st.phase[occupant] == PHASE_GROWING:
+            st.scalars[S_ABSORBED] += 1  # joins the growing deposit already in that node
             return
     elif dest == DEST_DISTANT_NODES:
         site = DISTANT_NODES

@@ -1,0 +1,152 @@
+"""The subcommands: each turns parsed arguments into one call of the public API and prints the result."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from metastasim.errors import ScenarioError
+
+
+def _check_int(name: str, value: int, low: int, high: int) -> None:
+    if not low <= value <= high:
+        raise ScenarioError(f"--{name} = {value} is out of range; valid range is [{low}, {high}]")
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating | float):
+        return None if not math.isfinite(float(obj)) else float(obj)
+    if isinstance(obj, pd.Timestamp):
+        return obj.isoformat()
+    return obj
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return [_jsonable(r) for r in df.to_dict(orient="records")]
+
+
+def patient(args: argparse.Namespace) -> int:
+    """Simulate and tell one patient's story."""
+    from metastasim.api import simulate_patient
+    from metastasim.params.load import check_cancer
+    from metastasim.report.story import DISCLAIMER
+
+    check_cancer(args.cancer)
+    _check_int("years", args.years, 1, 100)
+    _check_int("patient", args.patient, 0, 2**32 - 1)
+    _check_int("seed", args.seed, 0, 2**63 - 1)
+    story = simulate_patient(args.cancer, seed=args.seed, patient_id=args.patient, years=args.years)
+    if args.json:
+        print(json.dumps({
+            "disclaimer": DISCLAIMER, "cancer": args.cancer, "seed": args.seed, "patient": _jsonable(story.patient.to_dict()),
+            "disease": story.disease, "events": _records(story.events.drop(columns="run_id")),
+            "lesions": _records(story.lesions.drop(columns="run_id")),
+            "timeseries": _records(story.timeseries.drop(columns="run_id")),
+        }, indent=1))
+    else:
+        print(story.text())
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Simulate, store and summarise a cohort."""
+    from metastasim.cohort.run import CohortConfig, run_cohort
+    from metastasim.params.load import check_cancer
+    from metastasim.params.scenario import read_scenario
+    from metastasim.report.summary_text import format_summary
+
+    scenario: dict[str, Any] = {"run": {}, "parameters": {}}
+    if args.scenario:
+        scenario = read_scenario(args.scenario)
+    settings = {"cancer": "colorectal", "patients": 1000, "years": 20, "seed": 1, "chunk_size": 2000,
+                "workers": 1, "events": True}
+    settings.update(scenario["run"])
+    for key in ("cancer", "patients", "years", "seed", "workers", "chunk_size"):
+        if getattr(args, key) is not None:
+            settings[key] = getattr(args, key)
+    if args.no_events:
+        settings["events"] = False
+    check_cancer(str(settings["cancer"]))
+    config = CohortConfig(overrides=scenario["parameters"], scenario=scenario, **settings)
+    result = run_cohort(config, db=args.db, progress=not (args.quiet or args.json))
+    assert result.summary is not None
+    if args.json:
+        print(json.dumps(_jsonable(result.summary), indent=1))
+    else:
+        print(format_summary(result.summary, args.db))
+    return 0
+
+
+def runs(args: argparse.Namespace) -> int:
+    """List stored runs."""
+    from metastasim.storage.store import RunStore
+
+    df = RunStore(args.db).runs()
+    if args.json:
+        print(json.dumps(_records(df), indent=1))
+    elif df.empty:
+        print(f"no runs in {args.db}")
+    else:
+        print(df.to_string(index=False))
+    return 0
+
+
+def export(args: argparse.Namespace) -> int:
+    """Export a run's tables to Parquet."""
+    from metastasim.storage.store import RunStore
+
+    for path in RunStore(args.db).export_parquet(args.run_id, args.parquet):
+        print(path)
+    return 0
+
+
+def experiment(args: argparse.Namespace) -> int:
+    """Run an in-silico experiment."""
+    from metastasim.experiments.inefficiency import compare_with_luzzi, format_report, run_inefficiency
+    from metastasim.params.load import check_cancer, load_parameters
+
+    check_cancer(args.cancer)
+    _check_int("cells", args.cells, 1, 10**8)
+    df = run_inefficiency(load_parameters(args.cancer), n_cells=args.cells, seed=args.seed)
+    comparison = compare_with_luzzi(df)
+    if args.json:
+        print(json.dumps({"timecourse": _records(df), "comparison": _records(comparison)}, indent=1))
+    else:
+        print(format_report(df, comparison))
+    return 0
+
+
+def params(args: argparse.Namespace) -> int:
+    """Print a cancer type's parameters."""
+    from metastasim.params.load import load_parameters
+    from metastasim.params.schema import SPECS
+
+    p = load_parameters(args.cancer)
+    rows = []
+    for name, spec in SPECS.items():
+        value = p[name]
+        if spec.kind == "table":
+            for key, v in value.items():
+                rows.append({"name": f"{name}.{key}", "value": v, "unit": spec.unit,
+                             "range": f"[{spec.low:g}, {spec.high:g}]", "source": p.sources.get(f"{name}.{key}", "")})
+        else:
+            rng = ", ".join(spec.choices) if spec.kind == "choice" else f"[{spec.low:g}, {spec.high:g}]"
+            rows.append({"name": name, "value": value, "unit": spec.unit, "range": rng,
+                         "source": p.sources.get(name, "")})
+    if args.json:
+        print(json.dumps(_jsonable(rows), indent=1))
+    else:
+        for r in rows:
+            print(f"{r['name']:<48} {r['value']!s:<22} {r['unit']:<20} {r['range']:<22} {r['source']}")
+    return 0

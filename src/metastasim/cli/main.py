@@ -1,0 +1,97 @@
+"""``metastasim`` command: patient, run, runs, export, experiment, params.
+
+Errors in the user's input print one line on stderr and exit with code 2; an interrupted run exits 130
+after marking the run ``interrupted`` in the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+from metastasim.errors import MetastasimError
+from metastasim.params.load import CANCER_TYPES
+from metastasim.version import __version__
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit code 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"metastasim: error: {message} (see 'metastasim {self.prog.split()[-1]} --help')\n"
+                  if " " in self.prog else f"metastasim: error: {message} (see 'metastasim --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = _Parser(prog="metastasim", description="Simulate cancer metastasis (educational and research "
+                     "software, not medical advice).")
+    parser.add_argument("--version", action="version", version=f"metastasim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("patient", help="tell the life story of one virtual patient's cancer")
+    p.add_argument("--cancer", default="colorectal", help=f"cancer type: {', '.join(CANCER_TYPES)}")
+    p.add_argument("--seed", type=int, default=1, help="run seed (default 1)")
+    p.add_argument("--patient", type=int, default=0, help="patient id within the seed's cohort (default 0)")
+    p.add_argument("--years", type=int, default=20, help="years to simulate from the first cell (default 20)")
+    p.add_argument("--json", action="store_true", help="print structured JSON instead of text")
+
+    r = sub.add_parser("run", help="simulate a cohort, store it in DuckDB and print a summary")
+    r.add_argument("scenario", nargs="?", help="optional scenario TOML file (flags given override it)")
+    r.add_argument("--cancer", default=None, help=f"cancer type: {', '.join(CANCER_TYPES)} (default colorectal)")
+    r.add_argument("--patients", type=int, default=None, help="number of patients (default 1000)")
+    r.add_argument("--years", type=int, default=None, help="years from the first cell (default 20)")
+    r.add_argument("--seed", type=int, default=None, help="run seed (default 1)")
+    r.add_argument("--db", default="metastasim.duckdb", help="DuckDB file (default ./metastasim.duckdb)")
+    r.add_argument("--workers", type=int, default=None, help="local processes (default 1)")
+    r.add_argument("--chunk-size", type=int, default=None, help="patients per chunk (default 2000)")
+    r.add_argument("--no-events", action="store_true", help="do not store the event log (faster, smaller)")
+    r.add_argument("--json", action="store_true", help="print the summary as JSON")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    ls = sub.add_parser("runs", help="list stored runs")
+    ls.add_argument("--db", default="metastasim.duckdb", help="DuckDB file (default ./metastasim.duckdb)")
+    ls.add_argument("--json", action="store_true", help="print as JSON")
+
+    ex = sub.add_parser("export", help="write a stored run's tables as Parquet files")
+    ex.add_argument("run_id", help="run id (see 'metastasim runs')")
+    ex.add_argument("--parquet", required=True, metavar="DIR", help="directory for the Parquet files")
+    ex.add_argument("--db", default="metastasim.duckdb", help="DuckDB file (default ./metastasim.duckdb)")
+
+    e = sub.add_parser("experiment", help="in-silico re-creations of published experiments")
+    e.add_argument("name", choices=["inefficiency"], help="inefficiency: Luzzi et al. 1998, cells injected into "
+                   "the mesenteric vein")
+    e.add_argument("--cancer", default="colorectal", help="parameter set to use (default colorectal)")
+    e.add_argument("--cells", type=int, default=100_000, help="cells injected (default 100000)")
+    e.add_argument("--seed", type=int, default=1, help="seed (default 1)")
+    e.add_argument("--json", action="store_true", help="print as JSON")
+
+    pa = sub.add_parser("params", help="list a cancer type's parameters with units, ranges and sources")
+    pa.add_argument("--cancer", default="colorectal", help=f"cancer type: {', '.join(CANCER_TYPES)}")
+    pa.add_argument("--json", action="store_true", help="print as JSON")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``metastasim`` console script."""
+    args = build_parser().parse_args(argv)
+    from metastasim.cli import commands
+
+    handler = {"patient": commands.patient, "run": commands.run, "runs": commands.runs, "export": commands.export,
+               "experiment": commands.experiment, "params": commands.params}[args.command]
+    try:
+        return handler(args)
+    except MetastasimError as exc:
+        print(f"metastasim: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("metastasim: interrupted; the run is stored with status 'interrupted'", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

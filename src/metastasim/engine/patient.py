@@ -1,0 +1,91 @@
+"""One virtual patient that can be advanced day by day, saved, restored and branched.
+
+This is the engine's handle for single-patient work (the story, the clinic's branching in later issues):
+the same compiled loop as a cohort, with the state kept between calls.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from metastasim.engine.chunk import ChunkOutput
+from metastasim.engine.events import build_events
+from metastasim.engine.kernel_params import build_kernel_params
+from metastasim.engine.loop import advance, start_patient
+from metastasim.engine.records import RecordBuilder
+from metastasim.engine.state import S_N_LESIONS, S_T_NOW, PatientState, copy_state, new_state
+from metastasim.params.load import Parameters
+
+CAPACITY = 4096
+
+
+class PatientSimulation:
+    """A single patient's simulation; ``advance_to`` runs it forward, ``save``/``load`` keep its state."""
+
+    def __init__(self, params: Parameters, seed: int, patient_id: int = 0, years: int = 20,
+                 state: PatientState | None = None) -> None:
+        self.params = params
+        self.seed = seed
+        self.patient_id = patient_id
+        self.years = years
+        self.horizon_days = years * 365.25
+        self.P = build_kernel_params(params, seed)
+        if state is None:
+            state = new_state(CAPACITY, self.P.regional_nodes, years)
+            start_patient(state, self.P, patient_id)
+        self.state = state
+
+    @property
+    def day(self) -> float:
+        """The day up to which the patient has been simulated."""
+        return float(self.state.scalars[S_T_NOW])
+
+    def advance_to(self, day: float | None = None) -> PatientSimulation:
+        """Run events up to `day` (default: the end of the horizon)."""
+        advance(self.state, self.P, self.horizon_days if day is None else float(day), self.horizon_days)
+        return self
+
+    def branch(self) -> PatientSimulation:
+        """An independent copy of this patient at its current day."""
+        return PatientSimulation(self.params, self.seed, self.patient_id, self.years, copy_state(self.state))
+
+    def save(self, path: str | Path) -> None:
+        """Write the full state, with the parameters and seed needed to continue it, to an .npz file."""
+        meta = json.dumps({"cancer": self.params.cancer, "meta": self.params.meta, "values": self.params.values,
+                           "seed": self.seed, "patient_id": self.patient_id, "years": self.years})
+        np.savez_compressed(path, _meta=np.array(meta), **self.state._asdict())
+
+    @classmethod
+    def load(cls, path: str | Path) -> PatientSimulation:
+        """Restore a patient written by :meth:`save`; continuing it gives the same result as never stopping."""
+        with np.load(path) as data:
+            meta = json.loads(str(data["_meta"]))
+            state = PatientState(**{name: data[name].copy() for name in PatientState._fields})
+        params = Parameters(meta["cancer"], meta["meta"], meta["values"])
+        return cls(params, meta["seed"], meta["patient_id"], meta["years"], state)
+
+    def records(self, run_id: str = "patient") -> RecordBuilder:
+        """Tables of this patient as simulated so far (call after ``advance_to``)."""
+        st = self.state
+        n = int(st.scalars[S_N_LESIONS])
+        out = ChunkOutput(
+            st.scalars[None, :].copy(), st.census_total_cells[None, :].copy(),
+            st.census_primary_cells[None, :].copy(), st.census_ctc[None, :].copy(),
+            st.census_ctc_mean[None, :].copy(), np.full(n, self.patient_id, np.int64),
+            np.arange(n, dtype=np.int32), st.key[:n].copy(), st.parent[:n].copy(), st.site[:n].copy(),
+            st.node[:n].copy(), st.route[:n].copy(), st.path[:n].copy(), st.phase[:n].copy(),
+            st.t_born[:n].copy(), st.t_start[:n].copy(), st.rate[:n].copy(), st.inherited[:n].copy(),
+            st.traits[:n].copy(), st.trait_time[:n].copy(), st.t_resistant[:n].copy(), st.t_clear[:n].copy(),
+            st.n_seeded[:n].copy(),
+        )
+        return RecordBuilder(out, self.params, self.P, run_id)
+
+    def tables(self, run_id: str = "patient") -> dict[str, pd.DataFrame]:
+        """patients (one row), lesions, events and timeseries of this patient."""
+        rb = self.records(run_id)
+        return {"patients": rb.patients(), "lesions": rb.lesions(), "events": build_events(rb),
+                "timeseries": rb.timeseries()}

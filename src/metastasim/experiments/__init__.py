@@ -1,0 +1,1 @@
+"""In-silico re-creations of published metastasis experiments, run on the model's own parameters."""

@@ -1,0 +1,54 @@
+"""Scenario files: TOML a person writes to describe a run, validated with clear errors.
+
+```toml
+[run]
+cancer = "colorectal"
+patients = 10000
+years = 10
+seed = 1
+
+[parameters]
+"growth.doubling_time_days_median" = 180     # dotted names ...
+[parameters.colonisation.soil_affinity]        # ... or nested tables
+lung = 1.2
+```
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from metastasim.errors import ScenarioError, unknown_key_message
+from metastasim.params.load import flatten_overrides, load_parameters
+
+SECTIONS = ("name", "description", "run", "parameters")
+RUN_KEYS = ("cancer", "patients", "years", "seed", "chunk_size", "workers", "events")
+
+
+def read_scenario(path: str | Path) -> dict[str, Any]:
+    """Read and validate a scenario file; returns {"run": {...}, "parameters": {dotted name: value}}."""
+    p = Path(path)
+    if not p.exists():
+        raise ScenarioError(f"scenario file not found: {p}")
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{p}: not valid TOML: {exc}") from exc
+    for key in data:
+        if key not in SECTIONS:
+            raise ScenarioError(f"{p}: " + unknown_key_message("scenario section", key, SECTIONS))
+    run = data.get("run", {})
+    if not isinstance(run, dict):
+        raise ScenarioError(f"{p}: [run] must be a table")
+    for key in run:
+        if key not in RUN_KEYS:
+            raise ScenarioError(f"{p}: " + unknown_key_message("key in [run]", key, RUN_KEYS))
+    overrides = flatten_overrides(data.get("parameters", {}))
+    try:
+        load_parameters(str(run.get("cancer", "colorectal")), overrides)  # validates every key and value
+    except ScenarioError as exc:
+        raise ScenarioError(f"{p}: {exc}") from exc
+    return {"name": data.get("name", p.stem), "description": data.get("description", ""), "run": run,
+            "parameters": overrides}

@@ -1,0 +1,1 @@
+"""Reports for people: one patient's story, cohort summaries as text."""

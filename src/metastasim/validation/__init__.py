@@ -1,0 +1,1 @@
+"""Validation: independent reference models and published data the engine is checked against."""
