@@ -229,6 +229,35 @@ def shed_time(law: int, rate: float, capacity: float, exponent: float, x0: float
 
 
 @kernel
+def operational_time(law: int, rate: float, capacity: float, exponent: float, alpha: float, e1_origin: float,
+                     dt: float) -> float:
+    """∫_0^dt x(s)^α ds for a lesion grown from one cell: its shedding clock since growth began.
+
+    Keeping this clock per lesion means each event costs one evaluation (and one inversion) instead of
+    two. `e1_origin` is E1(α·ln K), a constant of the Gompertz law (unused by the other laws).
+    """
+    if dt <= 0.0:
+        return 0.0
+    if law == GOMPERTZ:
+        z = alpha * math.log(capacity) * math.exp(-rate * dt)
+        return capacity**alpha / rate * (e1(z) - e1_origin)
+    return shed_integral(law, rate, capacity, exponent, 1.0, dt, alpha)
+
+
+@kernel
+def operational_time_inverse(law: int, rate: float, capacity: float, exponent: float, alpha: float,
+                             e1_origin: float, clock: float) -> float:
+    """The growth time dt at which :func:`operational_time` reaches `clock` (infinity if never)."""
+    if clock <= 0.0:
+        return 0.0
+    if law == GOMPERTZ:
+        z = e1_inverse(e1_origin + clock * rate / capacity**alpha)
+        z0 = alpha * math.log(capacity)
+        return math.log(z0 / z) / rate if z < z0 else 0.0
+    return shed_time(law, rate, capacity, exponent, 1.0, alpha, clock)
+
+
+@kernel
 def diameter_mm(cells: float, cells_per_cm3: float) -> float:
     """Diameter (mm) of a sphere holding `cells` cells at the given packing density."""
     volume_mm3 = cells / cells_per_cm3 * 1000.0

@@ -17,7 +17,7 @@ import numpy as np
 
 from metastasim._jit import kernel
 from metastasim.anatomy.sites import DEST_COELOMIC, N_DEST, PRIMARY
-from metastasim.biology.growth import shed_integral, shed_time, size_after
+from metastasim.biology.growth import operational_time, operational_time_inverse, shed_time, size_after
 from metastasim.biology.traits import CIRC_SURVIVAL_BIT, COLONISATION_BIT, INVASION_BIT, MOTILITY_BIT
 from metastasim.rng.philox import exponential
 from metastasim.rng.streams import ST_DESTINATION_THRESHOLD, ST_FIRST_ENTRY
@@ -67,14 +67,15 @@ def init_thresholds(st, P, L: int, patient_id: int) -> None:
 @kernel
 def flush(st, P, L: int, t: float) -> None:
     """Work every threshold of lesion L down by the shedding that happened since its last flush."""
-    t0 = st.t_flush[L]
-    if t <= t0:
+    if t <= st.t_flush[L]:
         return
-    x0 = lesion_size(st, P, L, t0)
-    d_op = shed_integral(P.law, st.rate[L], P.capacity_arg, P.exponent_arg, x0, t - t0, P.alpha)
+    clock = operational_time(P.law, st.rate[L], P.capacity_arg, P.exponent_arg, P.alpha, P.e1_origin,
+                             t - st.t_start[L])
+    d_op = clock - st.clock_at_flush[L]
     for d in range(N_DEST):
         st.remaining[L, d] -= st.coefficient[L, d] * d_op
     st.t_flush[L] = t
+    st.clock_at_flush[L] = clock
 
 
 @kernel
@@ -91,8 +92,9 @@ def next_seeding(st, P, L: int) -> tuple[float, int]:
                 dest = d
     if dest < 0:
         return math.inf, -1
-    x0 = lesion_size(st, P, L, st.t_flush[L])
-    return st.t_flush[L] + shed_time(P.law, st.rate[L], P.capacity_arg, P.exponent_arg, x0, P.alpha, best), dest
+    dt = operational_time_inverse(P.law, st.rate[L], P.capacity_arg, P.exponent_arg, P.alpha, P.e1_origin,
+                                  st.clock_at_flush[L] + best)
+    return max(st.t_start[L] + dt, st.t_flush[L]), dest
 
 
 @kernel

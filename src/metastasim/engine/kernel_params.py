@@ -11,6 +11,7 @@ import math
 from typing import NamedTuple
 
 import numpy as np
+from scipy.special import exp1
 
 from metastasim.anatomy.routing import arrival_by_bed
 from metastasim.anatomy.sites import (
@@ -67,6 +68,7 @@ class KernelParams(NamedTuple):
     coelomic_depth_mm: float
     coelomic_site: int  # -1 if none
     alpha: float
+    e1_origin: float  # E1(α·ln K), constant of the Gompertz shedding clock
     blood_rate: float
     lymph_rate: float
     base_coefficient: np.ndarray  # [class, destination] seeding rate per unit operational time
@@ -217,6 +219,7 @@ def build_kernel_params(params: Parameters, seed: int) -> KernelParams:
         coelomic_depth_mm=float(params["invasion.coelomic_depth_mm"]),
         coelomic_site=coelomic_site,
         alpha=float(params["shedding.alpha"]),
+        e1_origin=float(exp1(float(params["shedding.alpha"]) * math.log(capacity_arg))) if law != POWER else 0.0,
         blood_rate=float(params["shedding.blood_rate"]),
         lymph_rate=float(params["shedding.lymph_rate"]),
         base_coefficient=base,

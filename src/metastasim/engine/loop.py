@@ -60,6 +60,7 @@ from metastasim.engine.state import (
     PHASE_DORMANT,
     PHASE_GROWING,
     S_ABSORBED,
+    S_BURDEN_LAST_CHECK,
     S_CENSUS_DONE,
     S_DEPTH_PER_RADIUS,
     S_DORMANT_ARRIVALS,
@@ -127,6 +128,7 @@ def _start_growth(st, P, L: int, t: float) -> None:
     pid = _pid(st)
     st.phase[L] = PHASE_GROWING
     st.t_flush[L] = t
+    st.clock_at_flush[L] = 0.0
     draw_trait_times(st, P, L, pid)
     draw_resistance_time(st, P, L, pid)
     st.t_clear[L] = clearance_time(st, P, L, pid) if st.site[L] != PRIMARY else math.inf
@@ -318,7 +320,7 @@ def _check_burden(st, P, t: float) -> bool:
     if total >= P.lethal_burden_cells:
         lo = st.scalars[S_T_LAST_CHECK]
         hi = t
-        for _ in range(60):
+        for _ in range(40):
             mid = 0.5 * (lo + hi)
             if burden(st, P, mid)[0] >= P.lethal_burden_cells:
                 hi = mid
@@ -326,9 +328,15 @@ def _check_burden(st, P, t: float) -> bool:
                 lo = mid
         _finish(st, hi, END_LETHAL)
         return True
-    ratio = P.lethal_burden_cells / max(total, 1.0)
-    # Burden grows at most about tenfold a quarter at clinical sizes; check sooner the closer it is.
-    interval = BURDEN_CHECK_MAX_DAYS if ratio > 1e3 else max(BURDEN_CHECK_MIN_DAYS, BURDEN_CHECK_MAX_DAYS * math.log10(ratio) / 3.0)
+    # Next check: half the time the burden needs to become lethal at its recent growth rate.
+    previous = st.scalars[S_BURDEN_LAST_CHECK]
+    elapsed = t - st.scalars[S_T_LAST_CHECK]
+    interval = BURDEN_CHECK_MAX_DAYS
+    if previous > 0.0 and total > previous and elapsed > 0.0:
+        growth = math.log(total / previous) / elapsed
+        interval = 0.5 * math.log(P.lethal_burden_cells / total) / growth
+        interval = min(BURDEN_CHECK_MAX_DAYS, max(BURDEN_CHECK_MIN_DAYS, interval))
+    st.scalars[S_BURDEN_LAST_CHECK] = total
     st.scalars[S_T_LAST_CHECK] = t
     st.scalars[S_T_CHECK] = t + interval
     return False

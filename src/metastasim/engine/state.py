@@ -36,8 +36,9 @@ from metastasim.biology.traits import N_TRAITS
     S_DORMANT_ARRIVALS,
     S_T_CHECK,
     S_T_LAST_CHECK,
-) = range(18)
-N_SCALARS = 18
+    S_BURDEN_LAST_CHECK,
+) = range(19)
+N_SCALARS = 19
 
 END_RUNNING, END_HORIZON, END_LETHAL = 0, 1, 2
 END_REASONS = ("running", "horizon", "lethal tumour burden")
@@ -69,6 +70,7 @@ class PatientState(NamedTuple):
     remaining: np.ndarray  # [capacity, N_DEST] unit-exponential thresholds still to run per destination
     coefficient: np.ndarray  # [capacity, N_DEST] current seeding coefficients
     t_flush: np.ndarray  # day up to which `remaining` is current
+    clock_at_flush: np.ndarray  # shedding clock ∫x^α dt since growth began, at t_flush
     t_shed: np.ndarray  # day of this lesion's next seeding
     dest_next: np.ndarray  # int8 destination of that seeding
     t_next: np.ndarray  # day of this lesion's next event of any kind
@@ -107,6 +109,7 @@ def new_state(capacity: int, regional_nodes: int, years: int) -> PatientState:
         remaining=np.zeros((capacity, N_DEST)),
         coefficient=np.zeros((capacity, N_DEST)),
         t_flush=np.zeros(capacity),
+        clock_at_flush=np.zeros(capacity),
         t_shed=np.full(capacity, np.inf),
         dest_next=np.full(capacity, -1, np.int8),
         t_next=np.full(capacity, np.inf),

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -87,7 +88,10 @@ LUZZI_MEASURES: dict[str, _Measure] = {
         3, "began_micrometastasis", None, 3, "began a micrometastasis by day 3 / injected"
     ),
     "micrometastases persisting to macroscopic tumours by day 13": _Measure(
-        13, "macrometastases", "began_micrometastasis", 3,
+        13,
+        "macrometastases",
+        "began_micrometastasis",
+        3,
         "macrometastases at day 13 / micrometastases begun by day 3",
     ),
     "solitary dormant cells at day 13": _Measure(
@@ -212,7 +216,9 @@ def run_inefficiency(
     t_eliminated = np.where(immune_wait < t_escape, immune_wait, inf)
     grows = founder & persists
     t_vanish = np.where(
-        grows, t_start + t_eliminated, np.where(founder, t_start + np.minimum(regression_wait, t_eliminated), inf)
+        grows,
+        t_start + t_eliminated,
+        np.where(founder, t_start + np.minimum(regression_wait, t_eliminated), inf),
     )
     t_macro = np.where(grows, t_start + t_macro_age, inf)
 
@@ -250,7 +256,9 @@ def run_inefficiency(
             "n_cells": n,
             "site": site,
             "cancer": params.cancer,
-            "settings": {k: values[k] for k in ("doubling_time_days", "macroscopic_cells", "regression_mean_days")},
+            "settings": {
+                k: values[k] for k in ("doubling_time_days", "macroscopic_cells", "regression_mean_days")
+            },
         }
     )
     return df
@@ -283,12 +291,16 @@ def compare_with_luzzi(df: pd.DataFrame) -> pd.DataFrame:
     Returns:
         One row per Luzzi figure: ``quantity``, ``published``, ``simulated``, ``ratio`` (simulated /
         published), ``within_factor_two`` (0.5 <= ratio <= 2), ``simulated_as`` (what was measured in the
-        simulation) and ``source``.
+        simulation), ``published_as`` (the csv's units or context) and ``source``.
 
     Raises:
         ValueError: if the frame stops before a day a comparison needs, or a Luzzi row has no mapping.
     """
-    by_day = df.set_index("day")
+    days = df["day"].to_numpy()
+
+    def value(day: int, column: str) -> float:
+        return float(df[column].to_numpy(dtype=float)[np.flatnonzero(days == day)[0]])
+
     out = []
     for _, row in luzzi_rows().iterrows():
         quantity = str(row["quantity"])
@@ -296,11 +308,13 @@ def compare_with_luzzi(df: pd.DataFrame) -> pd.DataFrame:
         if measure is None:
             raise ValueError(f"no simulated quantity is mapped to the Luzzi row '{quantity}'")
         for day in (measure.day, measure.denominator_day):
-            if day not in by_day.index:
+            if day not in days:
                 raise ValueError(f"the comparison with '{quantity}' needs day {day}; run at least {day} days")
-        simulated = float(by_day.at[measure.day, measure.numerator])
+        simulated = value(measure.day, measure.numerator)
+        label = measure.label
         if measure.denominator is not None:
-            denominator = float(by_day.at[measure.denominator_day, measure.denominator])
+            label += f" ({_pct(simulated)}% of injected cells)"
+            denominator = value(measure.denominator_day, measure.denominator)
             simulated = simulated / denominator if denominator > 0 else math.nan
         published = float(row["published"])
         ratio = simulated / published
@@ -311,7 +325,8 @@ def compare_with_luzzi(df: pd.DataFrame) -> pd.DataFrame:
                 "simulated": simulated,
                 "ratio": ratio,
                 "within_factor_two": bool(0.5 <= ratio <= 2.0),
-                "simulated_as": measure.label,
+                "simulated_as": label,
+                "published_as": str(row["units_or_context"]),
                 "source": str(row["source"]),
             }
         )
@@ -339,17 +354,23 @@ def format_report(df: pd.DataFrame, comparison: pd.DataFrame) -> str:
     attrs = df.attrs
     n_cells = attrs.get("n_cells", "?")
     lines = [
-        "Metastatic inefficiency: Luzzi et al. (1998) Am J Pathol 153:865, B16F1 cells via the mesenteric vein",
+        "Metastatic inefficiency after Luzzi et al. (1998) Am J Pathol 153:865 (B16F1, mesenteric vein)",
         DISCLAIMER,
-        f"{n_cells} cells arrested in the {attrs.get('site', 'liver')} at day 0; seed {attrs.get('seed', '?')}; "
-        f"parameters of '{attrs.get('cancer', '?')}'.",
+        f"{n_cells} cells arrested in the {attrs.get('site', 'liver')} at day 0; "
+        f"seed {attrs.get('seed', '?')}; parameters of '{attrs.get('cancer', '?')}'.",
         "",
         "Percent of injected cells",
     ]
     headers = ("day", "vessel", "dead", "extrav.", "solitary", "dormant", "micro", "macro", "began")
     cols = (
-        "in_vessel", "dead", "extravasated", "solitary", "dormant",
-        "micrometastases", "macrometastases", "began_micrometastasis",
+        "in_vessel",
+        "dead",
+        "extravasated",
+        "solitary",
+        "dormant",
+        "micrometastases",
+        "macrometastases",
+        "began_micrometastasis",
     )
     widths = (4, 7, 7, 8, 9, 8, 7, 7, 7)
     lines.append("".join(h.rjust(w) for h, w in zip(headers, widths, strict=True)))
@@ -364,24 +385,29 @@ def format_report(df: pd.DataFrame, comparison: pd.DataFrame) -> str:
         "Compared with Luzzi et al. (1998)",
     ]
     name_w = max([len("quantity"), *(len(str(q)) for q in comparison["quantity"])])
-    lines.append(
-        f"{'quantity'.ljust(name_w)}  {'published':>10}  {'simulated':>10}  {'ratio':>6}  within x2"
-    )
+    lines.append(f"{'quantity'.ljust(name_w)}  {'published':>10}  {'simulated':>10}  {'ratio':>6}  within x2")
     for _, c in comparison.iterrows():
         lines.append(
             f"{str(c['quantity']).ljust(name_w)}  {c['published']:>10.4g}  {c['simulated']:>10.4g}  "
             f"{c['ratio']:>6.2f}  {'yes' if c['within_factor_two'] else 'NO'}"
         )
-    lines.append("")
     for _, c in comparison.iterrows():
-        lines.append(f"  {c['quantity']}: simulated as {c['simulated_as']}")
+        lines += ["", f"{c['quantity']}:"]
+        lines += textwrap.wrap(
+            f"published as {c['published_as']}", width=100, initial_indent="  ", subsequent_indent="    "
+        )
+        lines += textwrap.wrap(
+            f"simulated as {c['simulated_as']}", width=100, initial_indent="  ", subsequent_indent="    "
+        )
     settings = attrs.get("settings")
     if settings:
-        lines += [
-            "",
+        lines.append("")
+        lines += textwrap.wrap(
             "Experiment assumptions (data/experiments.toml): "
             f"doubling time {settings['doubling_time_days']:g} d, macroscopic at "
             f"{settings['macroscopic_cells']:g} cells, non-persisting micrometastases regress after "
-            f"{settings['regression_mean_days']:g} d on average.",
-        ]
+            f"{settings['regression_mean_days']:g} d on average. Immune clearance as in the patient engine "
+            "(immune.clearance_rate_per_day until a lesion reaches immune.escape_cells).",
+            width=100,
+        )
     return "\n".join(lines)

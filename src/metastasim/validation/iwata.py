@@ -172,7 +172,8 @@ def expected_metastases(T: ArrayLike, m: float, alpha: float, b: float, K: float
         N at each T (same shape as T).
     """
     Ts = np.asarray(T, dtype=float)
-    t, B, cumulative = _solve(float(np.max(Ts)), m, alpha, b, K, step, invasion_rate_per_cell, metastases_seed)
+    t_max = float(np.max(Ts))
+    t, B, cumulative = _solve(t_max, m, alpha, b, K, step, invasion_rate_per_cell, metastases_seed)
     return _cumulative_at(Ts, t, B, cumulative)
 
 
@@ -206,9 +207,9 @@ def expected_size_distribution(T: float, sizes: ArrayLike, m: float, alpha: floa
 
 
 __all__ = [
-    "founding_rate",
     "expected_metastases",
     "expected_size_distribution",
+    "founding_rate",
     "gompertz_age",
     "gompertz_size",
     "solve_renewal",
