@@ -320,7 +320,7 @@ def _check_burden(st, P, t: float) -> bool:
     if total >= P.lethal_burden_cells:
         lo = st.scalars[S_T_LAST_CHECK]
         hi = t
-        for _ in range(40):
+        for _ in range(24):  # checks are at most a quarter apart: 91 days / 2^24 < 1e-5 day
             mid = 0.5 * (lo + hi)
             if burden(st, P, mid)[0] >= P.lethal_burden_cells:
                 hi = mid
