@@ -99,8 +99,11 @@ def next_seeding(st, P, L: int) -> tuple[float, int]:
 
 @kernel
 def redraw_threshold(st, P, L: int, d: int, patient_id: int) -> None:
-    """After a seeding to destination d, draw that destination's next threshold."""
-    counter = N_DEST + st.n_seeded[L]
+    """After a seeding to destination d, draw that destination's next threshold.
+
+    The counter counts seedings to d only, so other destinations' draws never shift this one's.
+    """
+    counter = N_DEST * st.n_seeded_dest[L, d] + N_DEST + d
     st.remaining[L, d] = exponential(P.stream_keys[ST_DESTINATION_THRESHOLD], patient_id, st.key[L], counter)
 
 

@@ -145,6 +145,7 @@ def start_patient(st, P, patient_id: int) -> None:
         st.t_resistant[L] = math.inf
         st.t_clear[L] = math.inf
         st.n_seeded[L] = 0
+        st.n_seeded_dest[L, :] = 0
         st.traits[L] = 0
     st.scalars[:] = 0.0
     st.scalars[S_PATIENT_ID] = patient_id
@@ -199,7 +200,9 @@ def _on_invasion(st, P, t: float) -> None:
 def _new_lesion(st, P, source: int, dest: int, t: float) -> None:
     """A cell from `source` arrives at `dest` and will found a growing lesion: add it."""
     pid = _pid(st)
-    child_key = mix64(st.key[source], np.uint64(st.n_seeded[source]) + np.uint64(1))
+    # The child's key depends on its parent, its destination and how many cells went there before it,
+    # so a change at another destination never changes this lesion's draws.
+    child_key = mix64(st.key[source], (np.uint64(dest) << np.uint64(32)) + np.uint64(st.n_seeded_dest[source, dest]) + np.uint64(1))
     node = -1
     if dest < N_BLOOD_DEST:
         site = dest
@@ -238,6 +241,7 @@ def _new_lesion(st, P, source: int, dest: int, t: float) -> None:
     st.t_resistant[n] = -math.inf if founder_is_resistant(st, P, source, t, pid, child_key) else math.inf
     st.t_clear[n] = math.inf
     st.n_seeded[n] = 0
+    st.n_seeded_dest[n, :] = 0
     st.t_shed[n] = math.inf
     st.dest_next[n] = -1
     st.scalars[S_N_LESIONS] = n + 1
@@ -282,6 +286,7 @@ def _process(st, P, L: int, t: float) -> None:
     _new_lesion(st, P, L, dest, t)
     redraw_threshold(st, P, L, dest, pid)
     st.n_seeded[L] += 1
+    st.n_seeded_dest[L, dest] += 1
     _refresh_seeding(st, P, L, t)
 
 

@@ -67,6 +67,7 @@ class PatientState(NamedTuple):
     t_resistant: np.ndarray  # day the first resistant subclone arises (-inf if founded by a resistant cell)
     t_clear: np.ndarray  # day of immune elimination (inf if it escapes)
     n_seeded: np.ndarray  # int32 seeding events this lesion has produced
+    n_seeded_dest: np.ndarray  # [capacity, N_DEST] int32 seedings per destination (keys its draws)
     remaining: np.ndarray  # [capacity, N_DEST] unit-exponential thresholds still to run per destination
     coefficient: np.ndarray  # [capacity, N_DEST] current seeding coefficients
     t_flush: np.ndarray  # day up to which `remaining` is current
@@ -106,6 +107,7 @@ def new_state(capacity: int, regional_nodes: int, years: int) -> PatientState:
         t_resistant=np.full(capacity, np.inf),
         t_clear=np.full(capacity, np.inf),
         n_seeded=np.zeros(capacity, np.int32),
+        n_seeded_dest=np.zeros((capacity, N_DEST), np.int32),
         remaining=np.zeros((capacity, N_DEST)),
         coefficient=np.zeros((capacity, N_DEST)),
         t_flush=np.zeros(capacity),
