@@ -36,7 +36,7 @@ def test_shedding_integral_matches_quadrature_and_inverts(law, rate, cap, ex):
     alpha = 0.663
     for x0, dt in [(1.0, 3000.0), (1e7, 1500.0)]:
         closed = g.shed_integral(law, rate, cap, ex, x0, dt, alpha)
-        numeric = quad(lambda t: g.size_after(law, rate, cap, ex, x0, t) ** alpha, 0, dt, limit=400)[0]
+        numeric = quad(lambda t, x0=x0: g.size_after(law, rate, cap, ex, x0, t) ** alpha, 0, dt, limit=400)[0]
         assert closed == pytest.approx(numeric, rel=1e-8)
         assert g.shed_time(law, rate, cap, ex, x0, alpha, closed) == pytest.approx(dt, rel=1e-8)
 
@@ -47,7 +47,9 @@ def test_operational_clock_is_the_shedding_integral_from_one_cell():
     for dt in (10.0, 1000.0, 5000.0):
         clock = g.operational_time(g.GOMPERTZ, rate, cap, 0.0, alpha, origin, dt)
         assert clock == pytest.approx(g.shed_integral(g.GOMPERTZ, rate, cap, 0.0, 1.0, dt, alpha), rel=1e-9)
-        assert g.operational_time_inverse(g.GOMPERTZ, rate, cap, 0.0, alpha, origin, clock) == pytest.approx(dt, rel=1e-8)
+        assert g.operational_time_inverse(g.GOMPERTZ, rate, cap, 0.0, alpha, origin, clock) == pytest.approx(
+            dt, rel=1e-8
+        )
 
 
 def test_doubling_time_at_reference_size():

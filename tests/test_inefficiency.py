@@ -129,9 +129,7 @@ def test_macrometastases_at_day_13_match_closed_form(params, big_run):
     p_e = params["extravasation.probability"]["liver"]
     k = params["extravasation.rate_per_day"]
     p_p = params["colonisation.proliferation_probability"]
-    persist = (
-        params["colonisation.micrometastasis_persistence"] * params["colonisation.soil_affinity"]["liver"]
-    )
+    persist = params["colonisation.micrometastasis_persistence"] * params["colonisation.soil_affinity"]["liver"]
     h = params["immune.clearance_rate_per_day"]
     settings = {name: entry["value"] for name, entry in load_settings().items()}
     age = math.log2(settings["macroscopic_cells"]) * settings["doubling_time_days"]

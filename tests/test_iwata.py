@@ -133,22 +133,34 @@ def simulate(name: str) -> Run:
     return Run(name, params, m, alpha, b, K, times, sizes, by_time, above, out)
 
 
-def theory_counts(run: Run, *, m_factor: float = 1.0, step: float = STEP, onset: bool = False,
-                  metastases_seed: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def theory_counts(
+    run: Run, *, m_factor: float = 1.0, step: float = STEP, onset: bool = False, metastases_seed: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Iwata's N(t) at the run's times and number above each size at the horizon."""
     return _theory_counts(run.name, m_factor, step, onset, metastases_seed)
 
 
 @cache
-def _theory_counts(name: str, m_factor: float, step: float, onset: bool,
-                   metastases_seed: bool) -> tuple[np.ndarray, np.ndarray]:
+def _theory_counts(
+    name: str, m_factor: float, step: float, onset: bool, metastases_seed: bool
+) -> tuple[np.ndarray, np.ndarray]:
     run = simulate(name)
     u = float(run.params["evolution.invasion_rate_per_cell"]) if onset else math.inf
     m = run.m * m_factor
-    n_t = expected_metastases(run.times, m, run.alpha, run.b, run.K, step=step,
-                              invasion_rate_per_cell=u, metastases_seed=metastases_seed)
-    n_y = expected_size_distribution(HORIZON, run.sizes, m, run.alpha, run.b, run.K, step=step,
-                                     invasion_rate_per_cell=u, metastases_seed=metastases_seed)
+    n_t = expected_metastases(
+        run.times, m, run.alpha, run.b, run.K, step=step, invasion_rate_per_cell=u, metastases_seed=metastases_seed
+    )
+    n_y = expected_size_distribution(
+        HORIZON,
+        run.sizes,
+        m,
+        run.alpha,
+        run.b,
+        run.K,
+        step=step,
+        invasion_rate_per_cell=u,
+        metastases_seed=metastases_seed,
+    )
     return n_t, n_y
 
 
@@ -170,8 +182,10 @@ def check(sim_counts: np.ndarray, theory: np.ndarray, extra: np.ndarray) -> tupl
 def report(label: str, xs: np.ndarray, sim_counts: np.ndarray, theory: np.ndarray, tol: np.ndarray) -> str:
     mean = sim_counts.mean(axis=0)
     se = sim_counts.std(axis=0, ddof=1) / math.sqrt(sim_counts.shape[0])
-    rows = [f"{label}={x:.4g}: sim {s:.4f} ± {e:.4f} (SE), Iwata {t:.4f}, tol {d:.4f}"
-            for x, s, e, t, d in zip(xs, mean, se, theory, tol, strict=True)]
+    rows = [
+        f"{label}={x:.4g}: sim {s:.4f} ± {e:.4f} (SE), Iwata {t:.4f}, tol {d:.4f}"
+        for x, s, e, t, d in zip(xs, mean, se, theory, tol, strict=True)
+    ]
     return "\n".join(rows)
 
 
@@ -187,8 +201,7 @@ def test_solver_constant_rate_closed_form() -> None:
     # Every metastasis founded before T - τ(y) is larger than y at T.
     y = np.array([0.5, 1e3, 1e9])
     latest = 3000.0 - gompertz_age(y, b, K)
-    np.testing.assert_allclose(expected_size_distribution(3000.0, y, m, 0.0, b, K), np.expm1(m * latest),
-                               rtol=1e-6)
+    np.testing.assert_allclose(expected_size_distribution(3000.0, y, m, 0.0, b, K), np.expm1(m * latest), rtol=1e-6)
 
 
 def test_solver_first_generation_is_quadrature() -> None:
@@ -234,8 +247,11 @@ def test_engine_reduces_to_iwata(run: Run) -> None:
         assert P.base_coefficient[klass].sum() == pytest.approx(run.m, rel=1e-12)
     assert run.m > 0 and P.alpha == run.alpha
     # One Gompertz rate b for every lesion, from the median doubling time at the reference size.
-    expected_b = math.log(2.0) / float(params["growth.doubling_time_days_median"]) / math.log(
-        run.K / float(params["growth.reference_cells"]))
+    expected_b = (
+        math.log(2.0)
+        / float(params["growth.doubling_time_days_median"])
+        / math.log(run.K / float(params["growth.reference_cells"]))
+    )
     assert run.b == pytest.approx(expected_b, rel=1e-12)
     np.testing.assert_allclose(out.rate, run.b, rtol=1e-12)
     # Every metastasis grows at once (no dormancy, no elimination) and is blood-borne to a blood site.

@@ -3,7 +3,7 @@
 import pytest
 
 from metastasim.anatomy.routing import arrival_by_bed
-from metastasim.anatomy.sites import BEDS, LIVER, LUNG, PORTAL, CAVAL
+from metastasim.anatomy.sites import BEDS, CAVAL, LIVER, LUNG, PORTAL
 from metastasim.errors import ScenarioError
 from metastasim.params.load import CANCER_TYPES, load_parameters
 from metastasim.params.schema import SPECS

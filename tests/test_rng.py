@@ -13,8 +13,11 @@ U = np.uint64
 KAT = [
     ((0, 0, 0, 0), (0, 0), (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
     ((0xFFFFFFFF,) * 4, (0xFFFFFFFF,) * 2, (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
-    ((0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344), (0xA4093822, 0x299F31D0),
-     (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1)),
+    (
+        (0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344),
+        (0xA4093822, 0x299F31D0),
+        (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1),
+    ),
 ]
 
 
@@ -27,7 +30,7 @@ def test_philox_known_answers(counter, key, expected):
 def test_uniforms_are_uniform_and_open():
     key = stream_key(11, "test")
     u = np.array([uniform_pair(key, 3, U(5), i) for i in range(20000)]).ravel()
-    assert 0.0 < u.min() and u.max() < 1.0
+    assert u.min() > 0.0 and u.max() < 1.0
     # Kolmogorov-Smirnov at the 0.1% level: fails by chance once in a thousand seeds; seed fixed.
     assert stats.kstest(u, "uniform").pvalue > 1e-3
 

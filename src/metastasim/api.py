@@ -42,25 +42,52 @@ class PatientStory:
         return format_story(self.patient, self.lesions, self.events, self.label)
 
 
-def simulate_patient(cancer: str = "colorectal", seed: int = 1, patient_id: int = 0, years: int = 20,
-                     overrides: dict[str, Any] | None = None) -> PatientStory:
+def simulate_patient(
+    cancer: str = "colorectal",
+    seed: int = 1,
+    patient_id: int = 0,
+    years: int = 20,
+    overrides: dict[str, Any] | None = None,
+) -> PatientStory:
     """Simulate one virtual patient from the first malignant cell for `years` years."""
     params = load_parameters(cancer, overrides)
     sim = PatientSimulation(params, seed, patient_id, years).advance_to()
     tables = sim.tables()
-    return PatientStory(tables["patients"].iloc[0], tables["lesions"], tables["events"], tables["timeseries"],
-                        params.meta.get("label", cancer))
+    return PatientStory(
+        tables["patients"].iloc[0],
+        tables["lesions"],
+        tables["events"],
+        tables["timeseries"],
+        params.meta.get("label", cancer),
+    )
 
 
-def run_cohort(cancer: str = "colorectal", patients: int = 1000, years: int = 20, seed: int = 1,
-               db: str | RunStore = DEFAULT_DB, workers: int = 1, chunk_size: int = 2000,
-               overrides: dict[str, Any] | None = None, events: bool = True, progress: bool = False) -> CohortResult:
+def run_cohort(
+    cancer: str = "colorectal",
+    patients: int = 1000,
+    years: int = 20,
+    seed: int = 1,
+    db: str | RunStore = DEFAULT_DB,
+    workers: int = 1,
+    chunk_size: int = 2000,
+    overrides: dict[str, Any] | None = None,
+    events: bool = True,
+    progress: bool = False,
+) -> CohortResult:
     """Simulate and store a cohort; the result gives its summary and its tables as DataFrames.
 
     Use ``db=":memory:"`` to keep nothing on disk.
     """
-    config = CohortConfig(cancer=cancer, patients=patients, years=years, seed=seed, chunk_size=chunk_size,
-                          workers=workers, overrides=overrides or {}, events=events)
+    config = CohortConfig(
+        cancer=cancer,
+        patients=patients,
+        years=years,
+        seed=seed,
+        chunk_size=chunk_size,
+        workers=workers,
+        overrides=overrides or {},
+        events=events,
+    )
     return _run_cohort(config, db=db, progress=progress)
 
 

@@ -30,8 +30,7 @@ from metastasim.anatomy.sites import (
     VERTEBRAL,
 )
 
-_ARTERIAL_ORGANS = {"liver": LIVER, "bone": BONE, "brain": BRAIN, "adrenal": ADRENAL, "pleura": PLEURA,
-                    "other": OTHER}
+_ARTERIAL_ORGANS = {"liver": LIVER, "bone": BONE, "brain": BRAIN, "adrenal": ADRENAL, "pleura": PLEURA, "other": OTHER}
 
 
 def arrival_by_bed(flow: dict[str, float], arrest: dict[str, float]) -> np.ndarray:

@@ -1,3 +1,5 @@
-"""The biology of the cascade: one compiled module per process (growth, shedding, circulation,
-extravasation, colonisation, immune surveillance, evolution, lymph nodes, local invasion).
+"""The biology of the cascade: one compiled module per process.
+
+Growth, shedding, circulation, extravasation, colonisation, immune surveillance, evolution, lymph nodes
+and local invasion.
 """

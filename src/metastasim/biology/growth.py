@@ -29,12 +29,24 @@ POWER = 2
 LAW_CODES = {"gompertz": GOMPERTZ, "logistic": LOGISTIC, "power": POWER}
 
 _GL_NODES = (
-    -0.9602898564975363, -0.7966664774136267, -0.5255324099163290, -0.1834346424956498,
-    0.1834346424956498, 0.5255324099163290, 0.7966664774136267, 0.9602898564975363,
+    -0.9602898564975363,
+    -0.7966664774136267,
+    -0.5255324099163290,
+    -0.1834346424956498,
+    0.1834346424956498,
+    0.5255324099163290,
+    0.7966664774136267,
+    0.9602898564975363,
 )
 _GL_WEIGHTS = (
-    0.1012285362903763, 0.2223810344533745, 0.3137066458778873, 0.3626837833783620,
-    0.3626837833783620, 0.3137066458778873, 0.2223810344533745, 0.1012285362903763,
+    0.1012285362903763,
+    0.2223810344533745,
+    0.3137066458778873,
+    0.3626837833783620,
+    0.3626837833783620,
+    0.3137066458778873,
+    0.2223810344533745,
+    0.1012285362903763,
 )
 
 
@@ -49,8 +61,9 @@ def specific_rate_at(law: int, rate: float, capacity: float, exponent: float, x:
 
 
 @kernel
-def rate_for_doubling(law: int, doubling_time_days: float, reference_cells: float, capacity: float,
-                      exponent: float) -> float:
+def rate_for_doubling(
+    law: int, doubling_time_days: float, reference_cells: float, capacity: float, exponent: float
+) -> float:
     """Return the law's rate parameter that gives `doubling_time_days` at `reference_cells`."""
     r_ref = math.log(2.0) / doubling_time_days
     if law == GOMPERTZ:
@@ -133,8 +146,7 @@ def _logistic_shed_integral(rate: float, capacity: float, x0: float, dt: float, 
 
 
 @kernel
-def shed_integral(law: int, rate: float, capacity: float, exponent: float, x0: float, dt: float,
-                  alpha: float) -> float:
+def shed_integral(law: int, rate: float, capacity: float, exponent: float, x0: float, dt: float, alpha: float) -> float:
     """Return ∫_0^dt x(s)^α ds for growth from `x0`: the operational time of size-dependent processes."""
     if dt <= 0.0:
         return 0.0
@@ -169,8 +181,7 @@ def shed_integral(law: int, rate: float, capacity: float, exponent: float, x0: f
 
 
 @kernel
-def shed_time(law: int, rate: float, capacity: float, exponent: float, x0: float, alpha: float,
-              target: float) -> float:
+def shed_time(law: int, rate: float, capacity: float, exponent: float, x0: float, alpha: float, target: float) -> float:
     """Return dt with ∫_0^dt x(s)^α ds = target (the inverse of :func:`shed_integral`)."""
     if target <= 0.0:
         return 0.0
@@ -229,8 +240,9 @@ def shed_time(law: int, rate: float, capacity: float, exponent: float, x0: float
 
 
 @kernel
-def operational_time(law: int, rate: float, capacity: float, exponent: float, alpha: float, e1_origin: float,
-                     dt: float) -> float:
+def operational_time(
+    law: int, rate: float, capacity: float, exponent: float, alpha: float, e1_origin: float, dt: float
+) -> float:
     """∫_0^dt x(s)^α ds for a lesion grown from one cell: its shedding clock since growth began.
 
     Keeping this clock per lesion means each event costs one evaluation (and one inversion) instead of
@@ -245,8 +257,9 @@ def operational_time(law: int, rate: float, capacity: float, exponent: float, al
 
 
 @kernel
-def operational_time_inverse(law: int, rate: float, capacity: float, exponent: float, alpha: float,
-                             e1_origin: float, clock: float) -> float:
+def operational_time_inverse(
+    law: int, rate: float, capacity: float, exponent: float, alpha: float, e1_origin: float, clock: float
+) -> float:
     """The growth time dt at which :func:`operational_time` reaches `clock` (infinity if never)."""
     if clock <= 0.0:
         return 0.0
@@ -280,8 +293,9 @@ def size_after_array(law: int, rate: np.ndarray, capacity: float, exponent: floa
 
 
 @nb.njit(cache=True)
-def time_to_size_array(law: int, rate: np.ndarray, capacity: float, exponent: float, x0: np.ndarray,
-                       x1: np.ndarray) -> np.ndarray:
+def time_to_size_array(
+    law: int, rate: np.ndarray, capacity: float, exponent: float, x0: np.ndarray, x1: np.ndarray
+) -> np.ndarray:
     """Vectorised :func:`time_to_size`."""
     out = np.empty(rate.shape[0])
     for i in range(rate.shape[0]):

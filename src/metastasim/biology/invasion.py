@@ -1,5 +1,7 @@
-"""Local invasion: the primary breaks through its basement membrane (in situ → invasive), then invades
-deeper as it grows; depth sets the T category and, once the serosa is breached, opens the body cavity.
+"""Local invasion: in situ to invasive, then deeper as the primary grows.
+
+The primary breaks through its basement membrane, then invades deeper as it grows; depth sets the T
+category and, once the serosa is breached, opens the body cavity.
 
 Depth of invasion grows in proportion to the radius gained since invasion, with a patient-specific ratio
 (tumours that spread along their organ invade less deeply for the same size).

@@ -1,5 +1,6 @@
-"""Intravasation and seeding: each growing lesion sheds cells at a rate m·x^α (Iwata et al. 2000) into
-blood, lymph and, once the serosa is breached, the body cavity.
+"""Intravasation and seeding: each lesion sheds cells at a rate m·x^α (Iwata et al. 2000).
+
+Cells go into blood, lymph and, once the serosa is breached, the body cavity.
 
 Only cells that will found a growing lesion are simulated one by one; all others (the vast majority die
 in circulation, fail to extravasate, or stay dormant until they die) are thinned away analytically. The
@@ -69,8 +70,7 @@ def flush(st, P, L: int, t: float) -> None:
     """Work every threshold of lesion L down by the shedding that happened since its last flush."""
     if t <= st.t_flush[L]:
         return
-    clock = operational_time(P.law, st.rate[L], P.capacity_arg, P.exponent_arg, P.alpha, P.e1_origin,
-                             t - st.t_start[L])
+    clock = operational_time(P.law, st.rate[L], P.capacity_arg, P.exponent_arg, P.alpha, P.e1_origin, t - st.t_start[L])
     d_op = clock - st.clock_at_flush[L]
     for d in range(N_DEST):
         st.remaining[L, d] -= st.coefficient[L, d] * d_op
@@ -92,8 +92,9 @@ def next_seeding(st, P, L: int) -> tuple[float, int]:
                 dest = d
     if dest < 0:
         return math.inf, -1
-    dt = operational_time_inverse(P.law, st.rate[L], P.capacity_arg, P.exponent_arg, P.alpha, P.e1_origin,
-                                  st.clock_at_flush[L] + best)
+    dt = operational_time_inverse(
+        P.law, st.rate[L], P.capacity_arg, P.exponent_arg, P.alpha, P.e1_origin, st.clock_at_flush[L] + best
+    )
     return max(st.t_start[L] + dt, st.t_flush[L]), dest
 
 
@@ -108,8 +109,9 @@ def redraw_threshold(st, P, L: int, d: int, patient_id: int) -> None:
 
 
 @kernel
-def first_entry_time(P, rate: float, t_from: float, route_rate: float, factor: float, patient_id: int,
-                     which: int) -> float:
+def first_entry_time(
+    P, rate: float, t_from: float, route_rate: float, factor: float, patient_id: int, which: int
+) -> float:
     """Day the first cell (of any fate) enters a route after the primary became invasive at t_from."""
     if route_rate <= 0.0:
         return math.inf

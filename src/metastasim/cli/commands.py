@@ -48,12 +48,21 @@ def patient(args: argparse.Namespace) -> int:
     _check_int("seed", args.seed, 0, 2**63 - 1)
     story = simulate_patient(args.cancer, seed=args.seed, patient_id=args.patient, years=args.years)
     if args.json:
-        print(json.dumps({
-            "disclaimer": DISCLAIMER, "cancer": args.cancer, "seed": args.seed, "patient": _jsonable(story.patient.to_dict()),
-            "disease": story.disease, "events": _records(story.events.drop(columns="run_id")),
-            "lesions": _records(story.lesions.drop(columns="run_id")),
-            "timeseries": _records(story.timeseries.drop(columns="run_id")),
-        }, indent=1))
+        print(
+            json.dumps(
+                {
+                    "disclaimer": DISCLAIMER,
+                    "cancer": args.cancer,
+                    "seed": args.seed,
+                    "patient": _jsonable(story.patient.to_dict()),
+                    "disease": story.disease,
+                    "events": _records(story.events.drop(columns="run_id")),
+                    "lesions": _records(story.lesions.drop(columns="run_id")),
+                    "timeseries": _records(story.timeseries.drop(columns="run_id")),
+                },
+                indent=1,
+            )
+        )
     else:
         print(story.text())
     return 0
@@ -69,8 +78,15 @@ def run(args: argparse.Namespace) -> int:
     scenario: dict[str, Any] = {"run": {}, "parameters": {}}
     if args.scenario:
         scenario = read_scenario(args.scenario)
-    settings = {"cancer": "colorectal", "patients": 1000, "years": 20, "seed": 1, "chunk_size": 2000,
-                "workers": 1, "events": True}
+    settings = {
+        "cancer": "colorectal",
+        "patients": 1000,
+        "years": 20,
+        "seed": 1,
+        "chunk_size": 2000,
+        "workers": 1,
+        "events": True,
+    }
     settings.update(scenario["run"])
     for key in ("cancer", "patients", "years", "seed", "workers", "chunk_size"):
         if getattr(args, key) is not None:
@@ -138,12 +154,20 @@ def params(args: argparse.Namespace) -> int:
         value = p[name]
         if spec.kind == "table":
             for key, v in value.items():
-                rows.append({"name": f"{name}.{key}", "value": v, "unit": spec.unit,
-                             "range": f"[{spec.low:g}, {spec.high:g}]", "source": p.sources.get(f"{name}.{key}", "")})
+                rows.append(
+                    {
+                        "name": f"{name}.{key}",
+                        "value": v,
+                        "unit": spec.unit,
+                        "range": f"[{spec.low:g}, {spec.high:g}]",
+                        "source": p.sources.get(f"{name}.{key}", ""),
+                    }
+                )
         else:
             rng = ", ".join(spec.choices) if spec.kind == "choice" else f"[{spec.low:g}, {spec.high:g}]"
-            rows.append({"name": name, "value": value, "unit": spec.unit, "range": rng,
-                         "source": p.sources.get(name, "")})
+            rows.append(
+                {"name": name, "value": value, "unit": spec.unit, "range": rng, "source": p.sources.get(name, "")}
+            )
     if args.json:
         print(json.dumps(_jsonable(rows), indent=1))
     else:

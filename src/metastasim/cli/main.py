@@ -7,6 +7,7 @@ after marking the run ``interrupted`` in the database.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from typing import NoReturn
 
@@ -19,14 +20,20 @@ class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (exit code 2)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"metastasim: error: {message} (see 'metastasim {self.prog.split()[-1]} --help')\n"
-                  if " " in self.prog else f"metastasim: error: {message} (see 'metastasim --help')\n")
+        self.exit(
+            2,
+            f"metastasim: error: {message} (see 'metastasim {self.prog.split()[-1]} --help')\n"
+            if " " in self.prog
+            else f"metastasim: error: {message} (see 'metastasim --help')\n",
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    parser = _Parser(prog="metastasim", description="Simulate cancer metastasis (educational and research "
-                     "software, not medical advice).")
+    parser = _Parser(
+        prog="metastasim",
+        description="Simulate cancer metastasis (educational and research software, not medical advice).",
+    )
     parser.add_argument("--version", action="version", version=f"metastasim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -60,8 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--db", default="metastasim.duckdb", help="DuckDB file (default ./metastasim.duckdb)")
 
     e = sub.add_parser("experiment", help="in-silico re-creations of published experiments")
-    e.add_argument("name", choices=["inefficiency"], help="inefficiency: Luzzi et al. 1998, cells injected into "
-                   "the mesenteric vein")
+    e.add_argument(
+        "name",
+        choices=["inefficiency"],
+        help="inefficiency: Luzzi et al. 1998, cells injected into the mesenteric vein",
+    )
     e.add_argument("--cancer", default="colorectal", help="parameter set to use (default colorectal)")
     e.add_argument("--cells", type=int, default=100_000, help="cells injected (default 100000)")
     e.add_argument("--seed", type=int, default=1, help="seed (default 1)")
@@ -73,13 +83,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``metastasim`` console script."""
+    # Ctrl-C and `kill` both stop a run cleanly (marked 'interrupted'), even when the process was started
+    # in the background by a shell that ignores SIGINT.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     args = build_parser().parse_args(argv)
     from metastasim.cli import commands
 
-    handler = {"patient": commands.patient, "run": commands.run, "runs": commands.runs, "export": commands.export,
-               "experiment": commands.experiment, "params": commands.params}[args.command]
+    handler = {
+        "patient": commands.patient,
+        "run": commands.run,
+        "runs": commands.runs,
+        "export": commands.export,
+        "experiment": commands.experiment,
+        "params": commands.params,
+    }[args.command]
     try:
         return handler(args)
     except MetastasimError as exc:
@@ -94,4 +118,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

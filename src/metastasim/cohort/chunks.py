@@ -11,8 +11,15 @@ from metastasim.engine.records import RecordBuilder
 from metastasim.params.load import Parameters
 
 
-def simulate_tables(params: Parameters, seed: int, first_patient_id: int, n_patients: int, years: int,
-                    run_id: str, with_events: bool = True) -> dict[str, pd.DataFrame]:
+def simulate_tables(
+    params: Parameters,
+    seed: int,
+    first_patient_id: int,
+    n_patients: int,
+    years: int,
+    run_id: str,
+    with_events: bool = True,
+) -> dict[str, pd.DataFrame]:
     """Simulate patients ``first_patient_id ..`` and return their patients, lesions, events, timeseries."""
     P = build_kernel_params(params, seed)
     out = simulate_chunk(P, first_patient_id, n_patients, years)

@@ -1,5 +1,6 @@
-"""Run a cohort: simulate in chunks, in this process or several, store each chunk as it completes,
-record the run's seed, parameters, version and status, and summarise.
+"""Run a cohort: simulate in chunks, store each chunk as it completes, summarise.
+
+Chunks run in this process or several; the run's seed, parameters, version and status are recorded.
 
 Patient ids are global and each patient's draws depend only on (seed, patient id), so any chunking and
 any number of processes give identical per-patient tables.
@@ -8,6 +9,7 @@ any number of processes give identical per-patient tables.
 from __future__ import annotations
 
 import secrets
+import signal
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -45,12 +47,18 @@ class CohortConfig:
 
     def validate(self) -> None:
         """Raise ScenarioError for impossible settings, naming the valid range."""
-        checks = (("patients", self.patients, 1, MAX_PATIENTS), ("years", self.years, 1, MAX_YEARS),
-                  ("seed", self.seed, 0, 2**63 - 1), ("chunk_size", self.chunk_size, 1, 10**7),
-                  ("workers", self.workers, 1, 256))
+        checks = (
+            ("patients", self.patients, 1, MAX_PATIENTS),
+            ("years", self.years, 1, MAX_YEARS),
+            ("seed", self.seed, 0, 2**63 - 1),
+            ("chunk_size", self.chunk_size, 1, 10**7),
+            ("workers", self.workers, 1, 256),
+        )
         for name, value, low, high in checks:
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise ScenarioError(f"{name} = {value!r} is out of range; valid range is [{low}, {high}] (whole number)")
+                raise ScenarioError(
+                    f"{name} = {value!r} is out of range; valid range is [{low}, {high}] (whole number)"
+                )
 
 
 @dataclass
@@ -92,7 +100,12 @@ def new_run_id(cancer: str) -> str:
     return f"{cancer}-{datetime.utcnow():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
-def _chunks_in_order(config: CohortConfig, params: Parameters, run_id: str):  # noqa: ANN202
+def _ignore_interrupts() -> None:
+    # Workers leave Ctrl-C to the main process, which marks the run interrupted and stops the pool.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _chunks_in_order(config: CohortConfig, params: Parameters, run_id: str):
     """Yield chunk tables, computed here or in worker processes."""
     bounds = chunk_bounds(config.patients, config.chunk_size)
     args = [(params, config.seed, first, n, config.years, run_id, config.events) for first, n in bounds]
@@ -100,7 +113,7 @@ def _chunks_in_order(config: CohortConfig, params: Parameters, run_id: str):  # 
         for a in args:
             yield simulate_tables(*a)
         return
-    with ProcessPoolExecutor(max_workers=config.workers) as pool:
+    with ProcessPoolExecutor(max_workers=config.workers, initializer=_ignore_interrupts) as pool:
         pending: set[Future[dict[str, pd.DataFrame]]] = set()
         queue = list(args)
         while queue or pending:
@@ -122,11 +135,20 @@ def run_cohort(config: CohortConfig, db: str | RunStore = DEFAULT_DB, progress: 
     params = load_parameters(config.cancer, config.overrides)
     store = db if isinstance(db, RunStore) else RunStore(db)
     run_id = new_run_id(config.cancer)
-    store.start_run(run_id, {
-        "cancer": config.cancer, "patients": config.patients, "years": config.years, "seed": config.seed,
-        "chunk_size": config.chunk_size, "workers": config.workers, "version": __version__,
-        "parameters": params.values, "scenario": config.scenario,
-    })
+    store.start_run(
+        run_id,
+        {
+            "cancer": config.cancer,
+            "patients": config.patients,
+            "years": config.years,
+            "seed": config.seed,
+            "chunk_size": config.chunk_size,
+            "workers": config.workers,
+            "version": __version__,
+            "parameters": params.values,
+            "scenario": config.scenario,
+        },
+    )
     started = time.perf_counter()
     bar = tqdm(total=config.patients, unit="patient", disable=not progress, desc=f"{config.cancer}", leave=False)
     try:

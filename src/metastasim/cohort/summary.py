@@ -1,5 +1,8 @@
-"""Summaries of a cohort: spread over time, metastatic sites beside the published figures, timing of
-seeding, circulating tumour cells. Computed from the stored tables."""
+"""Summaries of a cohort, computed from the stored tables.
+
+Spread over time, metastatic sites beside the published figures, timing of seeding, circulating tumour
+cells.
+"""
 
 from __future__ import annotations
 
@@ -29,8 +32,11 @@ def _by_year(days: pd.Series, years: list[int]) -> dict[str, float]:
 
 
 def site_distribution(patients: pd.DataFrame) -> tuple[dict[str, float], dict[str, float], int]:
-    """Share of metastatic patients with each site involved when the first distant metastasis reached
-    10 mm (a proxy for first metastatic diagnosis), the share with only that site, and their number."""
+    """Site shares among patients whose first distant metastasis reached 10 mm.
+
+    Returns the share with each site involved then (a proxy for first metastatic diagnosis), the share
+    with only that site, and the number of such patients.
+    """
     sites = patients["sites_at_first_detectable_metastasis"].fillna("")
     metastatic = sites[patients["day_first_distant_detectable"].notna()]
     n = len(metastatic)
@@ -69,18 +75,20 @@ def summarise(run_info: dict[str, Any], patients: pd.DataFrame, timeseries: pd.D
     for y in marks:
         alive = timeseries[timeseries["year"] == y]
         ctc[str(y)] = {
-            "patients_alive": int(len(alive)),
+            "patients_alive": len(alive),
             "median": float(alive["ctc_per_7_5ml"].median()) if len(alive) else None,
             "mean": float(alive["ctc_per_7_5ml"].mean()) if len(alive) else None,
             "share_at_least_5": float((alive["ctc_per_7_5ml"] >= 5).mean()) if len(alive) else None,
             "share_at_least_5_if_distant_metastasis": (
                 float((alive.loc[alive["n_distant_metastases"] > 0, "ctc_per_7_5ml"] >= 5).mean())
-                if (alive["n_distant_metastases"] > 0).any() else None),
+                if (alive["n_distant_metastases"] > 0).any()
+                else None
+            ),
         }
     return {
         "run_id": run_info["run_id"],
         "cancer": run_info["cancer"],
-        "patients": int(len(patients)),
+        "patients": len(patients),
         "years": years,
         "seed": int(run_info["seed"]),
         "version": run_info["version"],
@@ -93,7 +101,7 @@ def summarise(run_info: dict[str, Any], patients: pd.DataFrame, timeseries: pd.D
         "site_only_distribution": only_share,
         "patients_with_detectable_distant_metastasis": n_met,
         "first_distant_seeding": {
-            "patients_seeded": int(len(seeded)),
+            "patients_seeded": len(seeded),
             "median_day": float(seeded.median()) if len(seeded) else None,
             "quartile_days": [float(seeded.quantile(0.25)), float(seeded.quantile(0.75))] if len(seeded) else None,
             "median_primary_cm3": float(cm3.median()) if len(cm3) else None,

@@ -49,19 +49,64 @@ class ChunkOutput(NamedTuple):
 
 def _empty_lesion_buffers(n: int) -> list[np.ndarray]:
     return [
-        np.zeros(n, np.int64), np.zeros(n, np.int32), np.zeros(n, np.uint64), np.zeros(n, np.int32),
-        np.zeros(n, np.int8), np.zeros(n, np.int16), np.zeros(n, np.int8), np.zeros(n, np.int8),
-        np.zeros(n, np.int8), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n, np.int32),
-        np.zeros(n, np.int32), np.zeros((n, N_TRAITS)), np.zeros(n), np.zeros(n), np.zeros(n, np.int32),
+        np.zeros(n, np.int64),
+        np.zeros(n, np.int32),
+        np.zeros(n, np.uint64),
+        np.zeros(n, np.int32),
+        np.zeros(n, np.int8),
+        np.zeros(n, np.int16),
+        np.zeros(n, np.int8),
+        np.zeros(n, np.int8),
+        np.zeros(n, np.int8),
+        np.zeros(n),
+        np.zeros(n),
+        np.zeros(n),
+        np.zeros(n, np.int32),
+        np.zeros(n, np.int32),
+        np.zeros((n, N_TRAITS)),
+        np.zeros(n),
+        np.zeros(n),
+        np.zeros(n, np.int32),
     ]
 
 
 @nb.njit(cache=True)
-def _run_patients(st, P, first_id, n_patients, start_index, horizon_days, scalars, c_total, c_primary,
-                  c_ctc, c_ctc_mean, buffers, cursor):
+def _run_patients(
+    st,
+    P,
+    first_id,
+    n_patients,
+    start_index,
+    horizon_days,
+    scalars,
+    c_total,
+    c_primary,
+    c_ctc,
+    c_ctc_mean,
+    buffers,
+    cursor,
+):
     """Simulate patients from start_index on; return (next index, cursor) when done or the buffer is full."""
-    (b_pat, b_row, b_key, b_parent, b_site, b_node, b_route, b_path, b_phase, b_born, b_start, b_rate,
-     b_inh, b_traits, b_ttime, b_tres, b_tclear, b_nseed) = buffers
+    (
+        b_pat,
+        b_row,
+        b_key,
+        b_parent,
+        b_site,
+        b_node,
+        b_route,
+        b_path,
+        b_phase,
+        b_born,
+        b_start,
+        b_rate,
+        b_inh,
+        b_traits,
+        b_ttime,
+        b_tres,
+        b_tclear,
+        b_nseed,
+    ) = buffers
     cap = b_pat.shape[0]
     for i in range(start_index, n_patients):
         pid = first_id + i
@@ -111,8 +156,21 @@ def simulate_chunk(P: KernelParams, first_patient_id: int, n_patients: int, year
     buffers = _empty_lesion_buffers(capacity)
     index, cursor = 0, 0
     while True:
-        index, cursor = _run_patients(st, P, first_patient_id, n_patients, index, horizon_days, scalars,
-                                      census[0], census[1], ctc, ctc_mean, tuple(buffers), cursor)
+        index, cursor = _run_patients(
+            st,
+            P,
+            first_patient_id,
+            n_patients,
+            index,
+            horizon_days,
+            scalars,
+            census[0],
+            census[1],
+            ctc,
+            ctc_mean,
+            tuple(buffers),
+            cursor,
+        )
         if index >= n_patients:
             break
         grown = _empty_lesion_buffers(2 * len(buffers[0]))

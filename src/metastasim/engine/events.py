@@ -15,7 +15,7 @@ from metastasim.anatomy.sites import PRIMARY, REGIONAL_NODES, ROUTES
 from metastasim.biology.colonisation import PATH_DORMANT
 from metastasim.biology.growth import cells_for_diameter, time_to_size_array
 from metastasim.biology.traits import INVASION, N_TRAITS, TRAIT_NAMES
-from metastasim.engine.records import ALL_SITE_NAMES, SITE_LABELS, RecordBuilder
+from metastasim.engine.records import ALL_SITE_NAMES, SITE_LABELS, RecordBuilder, categorical
 from metastasim.engine.state import (
     END_LETHAL,
     S_DEPTH_PER_RADIUS,
@@ -24,6 +24,25 @@ from metastasim.engine.state import (
     S_T_BREACH,
     S_T_FIRST_BLOOD,
     S_T_FIRST_LYMPH,
+)
+
+EVENT_NAMES = (
+    "onset",
+    "invasion",
+    "t_category",
+    "serosa_breached",
+    "first_lymph_entry",
+    "first_blood_entry",
+    "trait_acquired",
+    "resistant_subclone",
+    "seeding",
+    "dormant_cell_wakes",
+    "micrometastasis",
+    "macrometastasis",
+    "reaches_10mm",
+    "n_category",
+    "immune_elimination",
+    "end",
 )
 
 TRAIT_PHRASES = {
@@ -35,17 +54,6 @@ TRAIT_PHRASES = {
 }
 
 
-def _site_label(code: np.ndarray, node: np.ndarray) -> list[str]:
-    names = np.array(ALL_SITE_NAMES)[code]
-    out = []
-    for name, n in zip(names, node, strict=True):
-        if name == "regional_nodes":
-            out.append("sentinel lymph node" if n == 0 else f"regional lymph node {n}")
-        else:
-            out.append(SITE_LABELS[name] if name != "primary" else "primary")
-    return out
-
-
 class EventLog:
     """Collects event rows from a :class:`RecordBuilder` into one DataFrame."""
 
@@ -53,38 +61,50 @@ class EventLog:
         self.rb = rb
         self.parts: list[pd.DataFrame] = []
 
-    def add(self, rows: np.ndarray, day: np.ndarray, event: str, detail: list[str] | str,
-            cells: np.ndarray | None = None) -> None:
+    def add(
+        self,
+        rows: np.ndarray,
+        day: np.ndarray,
+        event: str,
+        detail: pd.Categorical | str,
+        cells: np.ndarray | None = None,
+    ) -> None:
         """Add one event per lesion row (global index) at `day`, dropping those after the patient's end."""
         rb, o = self.rb, self.rb.o
         # Nothing happens to a lesion after the patient's end or after its immune elimination.
         keep = np.isfinite(day) & (day <= rb.lesion_t_end[rows]) & (day <= o.t_clear[rows])
         rows, day = rows[keep], day[keep]
-        if isinstance(detail, list):
-            detail = list(np.asarray(detail, dtype=object)[keep])
-        if cells is None:
-            cells = rb.size_at(rows, day)
-        else:
-            cells = cells[keep]
+        if not isinstance(detail, str):
+            detail = detail[keep]
+        cells = rb.size_at(rows, day) if cells is None else cells[keep]
         parent = o.parent[rows]
-        self.parts.append(pd.DataFrame({
-            "patient_id": o.lesion_patient[rows],
-            "day": day,
-            "event": event,
-            "lesion_id": o.lesion_row[rows],
-            "site": _site_label(o.site[rows], o.node[rows]),
-            "cells": cells,
-            "diameter_mm": rb._diameter(cells),
-            "route": np.array(ROUTES)[o.route[rows]],
-            "source_lesion_id": parent,
-            "detail": detail,
-        }))
+        self.parts.append(
+            pd.DataFrame(
+                {
+                    "patient_id": o.lesion_patient[rows],
+                    "day": day,
+                    "event": event,
+                    "lesion_id": o.lesion_row[rows],
+                    "site": categorical(o.site[rows], ALL_SITE_NAMES),
+                    "node": o.node[rows],
+                    "cells": cells,
+                    "diameter_mm": rb._diameter(cells),
+                    "route": categorical(o.route[rows], ROUTES),
+                    "source_lesion_id": parent,
+                    "detail": detail,
+                }
+            )
+        )
 
     def table(self) -> pd.DataFrame:
         """All events, ordered by patient and day."""
         if not self.parts:
             return pd.DataFrame()
-        df = pd.concat([p for p in self.parts if len(p)], ignore_index=True)
+        parts = [p for p in self.parts if len(p)]
+        for p in parts:
+            p["event"] = pd.Categorical(p["event"], categories=EVENT_NAMES)
+            p["detail"] = p["detail"].astype("string")
+        df = pd.concat(parts, ignore_index=True)
         df.insert(0, "run_id", self.rb.run_id)
         return df.sort_values(["patient_id", "day", "lesion_id"], kind="stable").reset_index(drop=True)
 
@@ -102,24 +122,38 @@ def build_events(rb: RecordBuilder) -> pd.DataFrame:
         name = TRAIT_NAMES[i]
         event = "invasion" if i == INVASION else "trait_acquired"
         prefix = "the primary " if i == INVASION else ""
-        log.add(rows, o.trait_time[rows, i], event, prefix + TRAIT_PHRASES[name] if i == INVASION else
-                [f"lesion {lid} {TRAIT_PHRASES[name]}" for lid in o.lesion_row[rows]])
+        log.add(rows, o.trait_time[rows, i], event, prefix + TRAIT_PHRASES[name])
     _t_category_events(rb, log)
-    log.add(primaries, s[:, S_T_BREACH], "serosa_breached",
-            "the primary breaches the serosa: its cells can seed the body cavity")
+    log.add(
+        primaries,
+        s[:, S_T_BREACH],
+        "serosa_breached",
+        "the primary breaches the serosa: its cells can seed the body cavity",
+    )
     log.add(primaries, s[:, S_T_FIRST_LYMPH], "first_lymph_entry", "first cells enter lymphatic vessels")
     log.add(primaries, s[:, S_T_FIRST_BLOOD], "first_blood_entry", "first cells enter the blood")
     rows = np.flatnonzero(np.isfinite(o.t_resistant) & (o.t_resistant > 0))
-    log.add(rows, o.t_resistant[rows], "resistant_subclone",
-            "a subclone resistant to targeted therapy arises (Bozic et al. 2013)")
+    log.add(
+        rows,
+        o.t_resistant[rows],
+        "resistant_subclone",
+        "a subclone resistant to targeted therapy arises (Bozic et al. 2013)",
+    )
     _seeding_events(rb, log)
     _size_events(rb, log)
     rows = np.flatnonzero(np.isfinite(o.t_clear))
-    log.add(rows, o.t_clear[rows], "immune_elimination", "eliminated by immune surveillance while small",
-            cells=rb.size_at(rows, o.t_clear[rows] - 1e-9))
-    end = np.where(s[:, S_END_REASON] == END_LETHAL, "lethal tumour burden reached (about 1 kg of tumour)",
-                   "end of the simulated period")
-    log.add(primaries, rb.t_end, "end", list(end))
+    log.add(
+        rows,
+        o.t_clear[rows],
+        "immune_elimination",
+        "eliminated by immune surveillance while small",
+        cells=rb.size_at(rows, o.t_clear[rows] - 1e-9),
+    )
+    end = categorical(
+        (s[:, S_END_REASON] == END_LETHAL).astype(int),
+        ["end of the simulated period", "lethal tumour burden reached (about 1 kg of tumour)"],
+    )
+    log.add(primaries, rb.t_end, "end", end)
     return log.table()
 
 
@@ -127,27 +161,38 @@ def _seeding_events(rb: RecordBuilder, log: EventLog) -> None:
     o = rb.o
     rows = np.flatnonzero(o.parent >= 0)
     src = rb.base[rb.pidx[rows]] + o.parent[rows]
-    src_names = _site_label(o.site[src], o.node[src])
-    dst_names = _site_label(o.site[rows], o.node[rows])
-    routes = np.array(ROUTES)[o.route[rows]]
-    dormant = o.path[rows] == PATH_DORMANT
-    detail = [
-        f"a cell from lesion {p} ({sn}) arrests in the {dn} (route: {r}); "
-        + ("it stays dormant" if d else "it starts dividing")
-        for p, sn, dn, r, d in zip(o.parent[rows], src_names, dst_names, routes, dormant, strict=True)
-    ]
+    dormant = (o.path[rows] == PATH_DORMANT).astype(np.int64)
+    # One sentence per combination of source site, destination, route and fate: few distinct texts.
+    n_sites, n_routes = len(ALL_SITE_NAMES), len(ROUTES)
+    code = ((o.site[src].astype(np.int64) * n_sites + o.site[rows]) * n_routes + o.route[rows]) * 2 + dormant
+    texts = []
+    for c in range(n_sites * n_sites * n_routes * 2):
+        fate, rest = c % 2, c // 2
+        route, rest = rest % n_routes, rest // n_routes
+        dst, source = rest % n_sites, rest // n_sites
+        texts.append(
+            f"a cell from the {SITE_LABELS[ALL_SITE_NAMES[source]]} arrests in the "
+            f"{SITE_LABELS[ALL_SITE_NAMES[dst]]} (route: {ROUTES[route]}); "
+            + ("it stays dormant" if fate else "it starts dividing")
+        )
+    used, inverse = np.unique(code, return_inverse=True)
+    detail = categorical(inverse, [texts[c] for c in used])
     log.add(rows, o.t_born[rows], "seeding", detail, cells=np.ones(len(rows)))
-    woke = rows[dormant]
-    waits = o.t_start[woke] - o.t_born[woke]
-    log.add(woke, o.t_start[woke], "dormant_cell_wakes",
-            [f"a dormant cell wakes after {w:.0f} days and starts dividing" for w in waits], cells=np.ones(len(woke)))
+    woke = rows[dormant.astype(bool)]
+    log.add(
+        woke,
+        o.t_start[woke],
+        "dormant_cell_wakes",
+        "a dormant cell wakes and starts dividing",
+        cells=np.ones(len(woke)),
+    )
 
 
 def _size_events(rb: RecordBuilder, log: EventLog) -> None:
     o = rb.o
     met = np.flatnonzero(o.site != PRIMARY)
     nodal = o.site[met] == REGIONAL_NODES
-    detail = ["lymph node involved (deposit of 0.2 mm)" if n else "micrometastasis (0.2 mm)" for n in nodal]
+    detail = categorical(nodal.astype(int), ["micrometastasis (0.2 mm)", "lymph node involved (deposit of 0.2 mm)"])
     log.add(met, rb.day_micro[met], "micrometastasis", detail)
     log.add(met, rb.day_macro[met], "macrometastasis", "macrometastasis (2 mm)")
     log.add(met, rb.day_detectable[met], "reaches_10mm", "reaches 10 mm, a size imaging can usually see")

@@ -175,7 +175,7 @@ def build_kernel_params(params: Parameters, seed: int) -> KernelParams:
         base[k, DEST_SENTINEL] = scale * lymph * lymph_share[k, 0] * chain[REGIONAL_NODES]
         base[k, DEST_REGIONAL] = scale * lymph * lymph_share[k, 1] * chain[REGIONAL_NODES]
         base[k, DEST_DISTANT_NODES] = scale * lymph * lymph_share[k, 2] * chain[DISTANT_NODES]
-        if coelomic_site >= 0 and (k == PRIMARY or k == coelomic_site):
+        if coelomic_site >= 0 and (k in (PRIMARY, coelomic_site)):
             base[k, DEST_COELOMIC] = scale * coelomic * chain[coelomic_site]
     # Only the primary lesion and node lesions use the lymph destinations.
     for k in range(N_SITES):
@@ -199,13 +199,15 @@ def build_kernel_params(params: Parameters, seed: int) -> KernelParams:
         site_rate_factor=rate_factor,
         cells_per_cm3=float(params["growth.cells_per_cm3"]),
         lethal_burden_cells=float(params["growth.lethal_burden_cells"]),
-        trait_rate_per_cell=np.array([
-            float(params["evolution.invasion_rate_per_cell"]),
-            float(params["evolution.motility_rate_per_cell"]),
-            float(params["evolution.circulation_survival_rate_per_cell"]),
-            float(params["evolution.colonisation_rate_per_cell"]),
-            float(params["evolution.immune_evasion_rate_per_cell"]),
-        ]),
+        trait_rate_per_cell=np.array(
+            [
+                float(params["evolution.invasion_rate_per_cell"]),
+                float(params["evolution.motility_rate_per_cell"]),
+                float(params["evolution.circulation_survival_rate_per_cell"]),
+                float(params["evolution.colonisation_rate_per_cell"]),
+                float(params["evolution.immune_evasion_rate_per_cell"]),
+            ]
+        ),
         motility_factor=float(params["evolution.motility_factor"]),
         circulation_survival_factor=float(params["evolution.circulation_survival_factor"]),
         colonisation_factor=float(params["evolution.colonisation_factor"]),

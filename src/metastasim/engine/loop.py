@@ -202,12 +202,14 @@ def _new_lesion(st, P, source: int, dest: int, t: float) -> None:
     pid = _pid(st)
     # The child's key depends on its parent, its destination and how many cells went there before it,
     # so a change at another destination never changes this lesion's draws.
-    child_key = mix64(st.key[source], (np.uint64(dest) << np.uint64(32)) + np.uint64(st.n_seeded_dest[source, dest]) + np.uint64(1))
+    child_key = mix64(
+        st.key[source], (np.uint64(dest) << np.uint64(32)) + np.uint64(st.n_seeded_dest[source, dest]) + np.uint64(1)
+    )
     node = -1
     if dest < N_BLOOD_DEST:
         site = dest
         route = choose_route(P, st.site[source], dest, pid, child_key)
-    elif dest == DEST_SENTINEL or dest == DEST_REGIONAL:
+    elif dest in (DEST_SENTINEL, DEST_REGIONAL):
         site = REGIONAL_NODES
         route = ROUTE_LYMPHATIC
         node = choose_node(P, dest, st.node[source], pid, child_key)

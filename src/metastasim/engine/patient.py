@@ -26,8 +26,9 @@ CAPACITY = 4096
 class PatientSimulation:
     """A single patient's simulation; ``advance_to`` runs it forward, ``save``/``load`` keep its state."""
 
-    def __init__(self, params: Parameters, seed: int, patient_id: int = 0, years: int = 20,
-                 state: PatientState | None = None) -> None:
+    def __init__(
+        self, params: Parameters, seed: int, patient_id: int = 0, years: int = 20, state: PatientState | None = None
+    ) -> None:
         self.params = params
         self.seed = seed
         self.patient_id = patient_id
@@ -55,8 +56,16 @@ class PatientSimulation:
 
     def save(self, path: str | Path) -> None:
         """Write the full state, with the parameters and seed needed to continue it, to an .npz file."""
-        meta = json.dumps({"cancer": self.params.cancer, "meta": self.params.meta, "values": self.params.values,
-                           "seed": self.seed, "patient_id": self.patient_id, "years": self.years})
+        meta = json.dumps(
+            {
+                "cancer": self.params.cancer,
+                "meta": self.params.meta,
+                "values": self.params.values,
+                "seed": self.seed,
+                "patient_id": self.patient_id,
+                "years": self.years,
+            }
+        )
         np.savez_compressed(path, _meta=np.array(meta), **self.state._asdict())
 
     @classmethod
@@ -73,19 +82,38 @@ class PatientSimulation:
         st = self.state
         n = int(st.scalars[S_N_LESIONS])
         out = ChunkOutput(
-            st.scalars[None, :].copy(), st.census_total_cells[None, :].copy(),
-            st.census_primary_cells[None, :].copy(), st.census_ctc[None, :].copy(),
-            st.census_ctc_mean[None, :].copy(), np.full(n, self.patient_id, np.int64),
-            np.arange(n, dtype=np.int32), st.key[:n].copy(), st.parent[:n].copy(), st.site[:n].copy(),
-            st.node[:n].copy(), st.route[:n].copy(), st.path[:n].copy(), st.phase[:n].copy(),
-            st.t_born[:n].copy(), st.t_start[:n].copy(), st.rate[:n].copy(), st.inherited[:n].copy(),
-            st.traits[:n].copy(), st.trait_time[:n].copy(), st.t_resistant[:n].copy(), st.t_clear[:n].copy(),
+            st.scalars[None, :].copy(),
+            st.census_total_cells[None, :].copy(),
+            st.census_primary_cells[None, :].copy(),
+            st.census_ctc[None, :].copy(),
+            st.census_ctc_mean[None, :].copy(),
+            np.full(n, self.patient_id, np.int64),
+            np.arange(n, dtype=np.int32),
+            st.key[:n].copy(),
+            st.parent[:n].copy(),
+            st.site[:n].copy(),
+            st.node[:n].copy(),
+            st.route[:n].copy(),
+            st.path[:n].copy(),
+            st.phase[:n].copy(),
+            st.t_born[:n].copy(),
+            st.t_start[:n].copy(),
+            st.rate[:n].copy(),
+            st.inherited[:n].copy(),
+            st.traits[:n].copy(),
+            st.trait_time[:n].copy(),
+            st.t_resistant[:n].copy(),
+            st.t_clear[:n].copy(),
             st.n_seeded[:n].copy(),
         )
         return RecordBuilder(out, self.params, self.P, run_id)
 
     def tables(self, run_id: str = "patient") -> dict[str, pd.DataFrame]:
-        """patients (one row), lesions, events and timeseries of this patient."""
+        """Patients (one row), lesions, events and timeseries of this patient."""
         rb = self.records(run_id)
-        return {"patients": rb.patients(), "lesions": rb.lesions(), "events": build_events(rb),
-                "timeseries": rb.timeseries()}
+        return {
+            "patients": rb.patients(),
+            "lesions": rb.lesions(),
+            "events": build_events(rb),
+            "timeseries": rb.timeseries(),
+        }

@@ -1,5 +1,6 @@
-"""Turn the engine's raw arrays into the tables people read and query: patients, lesions, events and a
-yearly timeseries. Everything here is vectorised numpy over a whole chunk.
+"""Turn the engine's raw arrays into the tables people read and query.
+
+Patients, lesions and a yearly timeseries; everything here is vectorised numpy over a whole chunk.
 
 Size thresholds follow pathology usage: a deposit of at least 0.2 mm is a micrometastasis (smaller ones
 are isolated tumour cells), at least 2 mm a macrometastasis; 10 mm is taken as clinically detectable size.
@@ -11,16 +12,14 @@ import numpy as np
 import pandas as pd
 
 from metastasim.anatomy.sites import (
-    DISTANT_NODES,
     N_SITES,
     PRIMARY,
     REGIONAL_NODES,
     ROUTES,
     SITES,
 )
-from metastasim.biology.colonisation import PATH_DIRECT, PATH_DORMANT
-from metastasim.biology.growth import cells_for_diameter, diameter_mm, size_after_array, time_to_size_array
-from metastasim.biology.traits import N_TRAITS, TRAIT_NAMES
+from metastasim.biology.growth import cells_for_diameter, size_after_array, time_to_size_array
+from metastasim.biology.traits import N_TRAITS
 from metastasim.engine.chunk import ChunkOutput
 from metastasim.engine.kernel_params import KernelParams
 from metastasim.engine.state import (
@@ -47,9 +46,17 @@ SITE_INVOLVEMENT_MM = 5.0
 DAYS_PER_YEAR = 365.25
 
 SITE_LABELS: dict[str, str] = {
-    "liver": "liver", "lung": "lung", "bone": "bone", "brain": "brain", "adrenal": "adrenal gland",
-    "pleura": "pleura", "peritoneum": "peritoneum", "other": "other organs",
-    "regional_nodes": "regional lymph nodes", "distant_nodes": "distant lymph nodes", "primary": "primary",
+    "liver": "liver",
+    "lung": "lung",
+    "bone": "bone",
+    "brain": "brain",
+    "adrenal": "adrenal gland",
+    "pleura": "pleura",
+    "peritoneum": "peritoneum",
+    "other": "other organs",
+    "regional_nodes": "regional lymph nodes",
+    "distant_nodes": "distant lymph nodes",
+    "primary": "primary",
 }
 ALL_SITE_NAMES = (*SITES, "primary")
 
@@ -66,6 +73,15 @@ def _first_by_patient(pidx: np.ndarray, values: np.ndarray, mask: np.ndarray, n:
 
 def _finite_or_nan(a: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(a), a, np.nan)
+
+
+def categorical(codes: np.ndarray, names: tuple[str, ...] | list[str]) -> pd.Categorical:
+    """Strings as a categorical: fast to build for millions of rows and compact in the database."""
+    return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=list(names))
+
+
+STATUS_NAMES = ("growing", "dormant", "eliminated")
+PATH_NAMES = ("origin", "direct", "dormant")
 
 
 class RecordBuilder:
@@ -90,8 +106,9 @@ class RecordBuilder:
     def size_at(self, rows: np.ndarray, day: np.ndarray) -> np.ndarray:
         """Cells of lesions `rows` (global indices) at `day` (1 while dormant, 0 once eliminated)."""
         o = self.o
-        cells = size_after_array(self.P.law, o.rate[rows], self.P.capacity_arg, self.P.exponent_arg,
-                                 day - o.t_start[rows])
+        cells = size_after_array(
+            self.P.law, o.rate[rows], self.P.capacity_arg, self.P.exponent_arg, day - o.t_start[rows]
+        )
         cells = np.where(day < o.t_start[rows], 1.0, cells)
         return np.where(day >= o.t_clear[rows], 0.0, cells)
 
@@ -107,9 +124,9 @@ class RecordBuilder:
     def _derive_lesions(self) -> None:
         o = self.o
         t_end = self.lesion_t_end
-        self.status = np.where(o.t_start > t_end, "dormant", np.where(o.t_clear <= t_end, "eliminated", "growing"))
+        self.status = np.where(o.t_start > t_end, 1, np.where(o.t_clear <= t_end, 2, 0))  # STATUS_NAMES codes
         self.cells_end = self.size_at(np.arange(len(o.rate)), t_end)
-        self.cells_end = np.where(self.status == "dormant", 1.0, self.cells_end)
+        self.cells_end = np.where(self.status == 1, 1.0, self.cells_end)
         self.day_micro = self._day_reaching(MICROMETASTASIS_MM)
         self.day_macro = self._day_reaching(MACROMETASTASIS_MM)
         self.day_detectable = self._day_reaching(DETECTABLE_MM)
@@ -135,30 +152,30 @@ class RecordBuilder:
         for i in range(N_TRAITS):
             traits_end |= np.where(o.trait_time[:, i] <= self.lesion_t_end, 1 << i, 0).astype(np.int32)
         resistant = self._resistant_fraction_end()
-        site_names = np.array(ALL_SITE_NAMES)
-        paths = np.array(["origin", "direct", "dormant"])
-        df = pd.DataFrame({
-            "run_id": self.run_id,
-            "patient_id": o.lesion_patient,
-            "lesion_id": o.lesion_row,
-            "parent_id": o.parent,
-            "generation": self.generation,
-            "site": site_names[o.site],
-            "node": o.node,
-            "route": np.array(ROUTES)[o.route],
-            "path": paths[o.path],
-            "day_seeded": o.t_born,
-            "day_growth_start": _finite_or_nan(o.t_start),
-            "status_end": self.status,
-            "cells_end": self.cells_end,
-            "diameter_mm_end": self._diameter(self.cells_end),
-            "day_micrometastasis": self.day_micro,
-            "day_macrometastasis": self.day_macro,
-            "day_detectable": self.day_detectable,
-            "day_eliminated": np.where(o.t_clear <= self.lesion_t_end, o.t_clear, np.nan),
-            "traits": traits_end,
-            "resistant_fraction_end": resistant,
-        })
+        df = pd.DataFrame(
+            {
+                "run_id": self.run_id,
+                "patient_id": o.lesion_patient,
+                "lesion_id": o.lesion_row,
+                "parent_id": o.parent,
+                "generation": self.generation,
+                "site": categorical(o.site, ALL_SITE_NAMES),
+                "node": o.node,
+                "route": categorical(o.route, ROUTES),
+                "path": categorical(o.path, PATH_NAMES),
+                "day_seeded": o.t_born,
+                "day_growth_start": _finite_or_nan(o.t_start),
+                "status_end": categorical(self.status, STATUS_NAMES),
+                "cells_end": self.cells_end,
+                "diameter_mm_end": self._diameter(self.cells_end),
+                "day_micrometastasis": self.day_micro,
+                "day_macrometastasis": self.day_macro,
+                "day_detectable": self.day_detectable,
+                "day_eliminated": np.where(o.t_clear <= self.lesion_t_end, o.t_clear, np.nan),
+                "traits": traits_end,
+                "resistant_fraction_end": resistant,
+            }
+        )
         return df[keep].reset_index(drop=True)
 
     def _diameter(self, cells: np.ndarray) -> np.ndarray:
@@ -185,7 +202,7 @@ class RecordBuilder:
         grow_rate = s[:, S_GROWTH_RATE]
         primary_at = self._primary_cells(grow_rate, first_distant_seed)
         day_det = _first_by_patient(pidx, self.day_detectable, distant & ~np.isnan(self.day_detectable), n)
-        growing_end = self.status == "growing"
+        growing_end = self.status == 0
         involved_end = nodal & growing_end & ~np.isnan(self.day_micro)
         n_nodes_end = self._distinct_nodes(involved_end)
         distant_met_end = distant & growing_end & ~np.isnan(self.day_micro)
@@ -197,42 +214,55 @@ class RecordBuilder:
         sites_end = self._site_list(distant_met_end)
         sites_at_detection = self._sites_at(day_det)
         label = self.params.meta.get("label", self.params.cancer)
-        names = np.where(n_distant_end > 0, [f"metastatic {label}: {x}" for x in sites_end],
-                         f"{label}, no distant metastasis")
-        return pd.DataFrame({
-            "run_id": self.run_id,
-            "patient_id": s[:, S_PATIENT_ID].astype(np.int64),
-            "doubling_time_days": s[:, S_DOUBLING_TIME],
-            "depth_per_radius": s[:, S_DEPTH_PER_RADIUS],
-            "day_invasion": _finite_or_nan(s[:, S_T_INVASION]),
-            "day_serosa_breach": _finite_or_nan(s[:, S_T_BREACH]),
-            "day_first_lymph_entry": _finite_or_nan(s[:, S_T_FIRST_LYMPH]),
-            "day_first_blood_entry": _finite_or_nan(s[:, S_T_FIRST_BLOOD]),
-            "day_first_lymph_seeding": _finite_or_nan(first_lymph_seed),
-            "primary_cells_at_first_lymph_seeding": _finite_or_nan(self._primary_cells(grow_rate, first_lymph_seed)),
-            "day_first_distant_seeding": _finite_or_nan(first_distant_seed),
-            "primary_cells_at_first_distant_seeding": _finite_or_nan(primary_at),
-            "primary_cm3_at_first_distant_seeding": _finite_or_nan(primary_at / self.P.cells_per_cm3),
-            "day_first_node_involved": _finite_or_nan(_first_by_patient(pidx, self.day_micro, nodal & ~np.isnan(self.day_micro), n)),
-            "day_first_distant_metastasis": _finite_or_nan(_first_by_patient(pidx, self.day_micro, distant & ~np.isnan(self.day_micro), n)),
-            "day_first_distant_macrometastasis": _finite_or_nan(_first_by_patient(pidx, self.day_macro, distant & ~np.isnan(self.day_macro), n)),
-            "day_first_distant_detectable": _finite_or_nan(day_det),
-            "sites_at_first_detectable_metastasis": sites_at_detection,
-            "day_end": self.t_end,
-            "end_reason": np.array(END_REASONS)[s[:, S_END_REASON].astype(int)],
-            "n_lesions": np.bincount(pidx[o.t_born <= self.lesion_t_end], minlength=n),
-            "n_dormant_arrivals": s[:, S_DORMANT_ARRIVALS].astype(np.int64),
-            "primary_cells_end": primary_cells_end,
-            "primary_diameter_mm_end": self._diameter(primary_cells_end),
-            "total_cells_end": np.bincount(pidx, weights=np.where(self.status == "growing", self.cells_end, 0.0), minlength=n),
-            "n_involved_nodes_end": n_nodes_end,
-            "n_distant_metastases_end": n_distant_end,
-            "sites_end": sites_end,
-            "t_category_end": t_cat,
-            "n_category_end": n_cat,
-            "m_category_end": m_cat,
-            "disease": names,
-        })
+        names = np.where(
+            n_distant_end > 0, [f"metastatic {label}: {x}" for x in sites_end], f"{label}, no distant metastasis"
+        )
+        return pd.DataFrame(
+            {
+                "run_id": self.run_id,
+                "patient_id": s[:, S_PATIENT_ID].astype(np.int64),
+                "doubling_time_days": s[:, S_DOUBLING_TIME],
+                "depth_per_radius": s[:, S_DEPTH_PER_RADIUS],
+                "day_invasion": _finite_or_nan(s[:, S_T_INVASION]),
+                "day_serosa_breach": _finite_or_nan(s[:, S_T_BREACH]),
+                "day_first_lymph_entry": _finite_or_nan(s[:, S_T_FIRST_LYMPH]),
+                "day_first_blood_entry": _finite_or_nan(s[:, S_T_FIRST_BLOOD]),
+                "day_first_lymph_seeding": _finite_or_nan(first_lymph_seed),
+                "primary_cells_at_first_lymph_seeding": _finite_or_nan(
+                    self._primary_cells(grow_rate, first_lymph_seed)
+                ),
+                "day_first_distant_seeding": _finite_or_nan(first_distant_seed),
+                "primary_cells_at_first_distant_seeding": _finite_or_nan(primary_at),
+                "primary_cm3_at_first_distant_seeding": _finite_or_nan(primary_at / self.P.cells_per_cm3),
+                "day_first_node_involved": _finite_or_nan(
+                    _first_by_patient(pidx, self.day_micro, nodal & ~np.isnan(self.day_micro), n)
+                ),
+                "day_first_distant_metastasis": _finite_or_nan(
+                    _first_by_patient(pidx, self.day_micro, distant & ~np.isnan(self.day_micro), n)
+                ),
+                "day_first_distant_macrometastasis": _finite_or_nan(
+                    _first_by_patient(pidx, self.day_macro, distant & ~np.isnan(self.day_macro), n)
+                ),
+                "day_first_distant_detectable": _finite_or_nan(day_det),
+                "sites_at_first_detectable_metastasis": sites_at_detection,
+                "day_end": self.t_end,
+                "end_reason": categorical(s[:, S_END_REASON].astype(int), END_REASONS),
+                "n_lesions": np.bincount(pidx[o.t_born <= self.lesion_t_end], minlength=n),
+                "n_dormant_arrivals": s[:, S_DORMANT_ARRIVALS].astype(np.int64),
+                "primary_cells_end": primary_cells_end,
+                "primary_diameter_mm_end": self._diameter(primary_cells_end),
+                "total_cells_end": np.bincount(
+                    pidx, weights=np.where(self.status == 0, self.cells_end, 0.0), minlength=n
+                ),
+                "n_involved_nodes_end": n_nodes_end,
+                "n_distant_metastases_end": n_distant_end,
+                "sites_end": sites_end,
+                "t_category_end": t_cat,
+                "n_category_end": n_cat,
+                "m_category_end": m_cat,
+                "disease": names,
+            }
+        )
 
     def _distinct_nodes(self, mask: np.ndarray) -> np.ndarray:
         # A dormant cell and a later deposit can share a node: count nodes, not deposits.
@@ -255,10 +285,7 @@ class RecordBuilder:
 
     def _t_category(self, cells: np.ndarray, scalars: np.ndarray) -> np.ndarray:
         thresholds = np.asarray(self.params["staging.t_thresholds_mm"], float)
-        if self.params["staging.t_basis"] == "depth":
-            measure = self.depth_mm(cells, scalars)
-        else:
-            measure = self._diameter(cells)
+        measure = self.depth_mm(cells, scalars) if self.params["staging.t_basis"] == "depth" else self._diameter(cells)
         cat = np.array(["T1", "T2", "T3", "T4"])[np.searchsorted(thresholds, measure, side="right")]
         return np.where(np.isfinite(scalars[:, S_T_INVASION]), cat, "Tis")
 
@@ -290,7 +317,10 @@ class RecordBuilder:
         o, n = self.o, self.n_patients
         years = o.census_total_cells.shape[1]
         counts = {}
-        for name, mask in (("n_involved_nodes", o.site == REGIONAL_NODES), ("n_distant_metastases", _is_distant(o.site))):
+        for name, mask in (
+            ("n_involved_nodes", o.site == REGIONAL_NODES),
+            ("n_distant_metastases", _is_distant(o.site)),
+        ):
             m = mask & ~np.isnan(self.day_micro)
             start = np.ceil(self.day_micro[m] / DAYS_PER_YEAR).astype(np.int64)
             stop_day = np.minimum(o.t_clear[m], self.lesion_t_end[m] + 1e-9)
@@ -298,22 +328,24 @@ class RecordBuilder:
             diff = np.zeros((n, years + 2), np.int64)
             np.add.at(diff, (self.pidx[m], np.clip(start, 0, years + 1)), 1)
             np.add.at(diff, (self.pidx[m], np.clip(stop, 0, years + 1)), -1)
-            counts[name] = np.cumsum(diff, axis=1)[:, 1: years + 1]
+            counts[name] = np.cumsum(diff, axis=1)[:, 1 : years + 1]
         year = np.arange(1, years + 1)
         alive = year[None, :] * DAYS_PER_YEAR <= self.t_end[:, None] + 1e-9
         pid = np.repeat(o.scalars[:, S_PATIENT_ID].astype(np.int64), years)
-        df = pd.DataFrame({
-            "run_id": self.run_id,
-            "patient_id": pid,
-            "year": np.tile(year, n),
-            "total_cells": o.census_total_cells.ravel(),
-            "primary_cells": o.census_primary_cells.ravel(),
-            "n_involved_nodes": counts["n_involved_nodes"].ravel(),
-            "n_distant_metastases": counts["n_distant_metastases"].ravel(),
-            "ctc_per_7_5ml": o.census_ctc.ravel(),
-            "ctc_expected_per_7_5ml": o.census_ctc_mean.ravel(),
-        })
+        df = pd.DataFrame(
+            {
+                "run_id": self.run_id,
+                "patient_id": pid,
+                "year": np.tile(year, n),
+                "total_cells": o.census_total_cells.ravel(),
+                "primary_cells": o.census_primary_cells.ravel(),
+                "n_involved_nodes": counts["n_involved_nodes"].ravel(),
+                "n_distant_metastases": counts["n_distant_metastases"].ravel(),
+                "ctc_per_7_5ml": o.census_ctc.ravel(),
+                "ctc_expected_per_7_5ml": o.census_ctc_mean.ravel(),
+            }
+        )
         return df[alive.ravel()].reset_index(drop=True)
 
 
-__all__ = ["DETECTABLE_MM", "MACROMETASTASIS_MM", "MICROMETASTASIS_MM", "RecordBuilder", "SITE_LABELS"]
+__all__ = ["DETECTABLE_MM", "MACROMETASTASIS_MM", "MICROMETASTASIS_MM", "SITE_LABELS", "RecordBuilder"]

@@ -48,9 +48,7 @@ import pandas as pd
 
 from metastasim.params.load import Parameters
 
-DISCLAIMER = (
-    "In-silico re-creation of a published mouse experiment, for education and research; not medical advice."
-)
+DISCLAIMER = "In-silico re-creation of a published mouse experiment, for education and research; not medical advice."
 
 #: Columns of the frame returned by :func:`run_inefficiency`, after ``day``.
 COLUMNS: tuple[str, ...] = (
@@ -81,9 +79,7 @@ class _Measure:
 
 #: Luzzi rows of dissemination.csv (by their ``quantity``) -> the simulated quantity they are compared with.
 LUZZI_MEASURES: dict[str, _Measure] = {
-    "survived and extravasated by day 3": _Measure(
-        3, "extravasated", None, 3, "extravasated by day 3 / injected"
-    ),
+    "survived and extravasated by day 3": _Measure(3, "extravasated", None, 3, "extravasated by day 3 / injected"),
     "began micrometastases by day 3": _Measure(
         3, "began_micrometastasis", None, 3, "began a micrometastasis by day 3 / injected"
     ),
@@ -203,9 +199,7 @@ def run_inefficiency(
     solitary_cell = extravasates & ~proliferates
     dormant_cell = solitary_cell & goes_dormant
     # Time a solitary cell stops being solitary (death, or waking for a dormant cell).
-    t_solitary_end = np.where(
-        dormant_cell, t_ext + dormant_wait, np.where(solitary_cell, t_ext + solitary_wait, inf)
-    )
+    t_solitary_end = np.where(dormant_cell, t_ext + dormant_wait, np.where(solitary_cell, t_ext + solitary_wait, inf))
     woke = dormant_cell & wakes & np.isfinite(t_solitary_end)
     founder = direct | woke
     t_start = np.where(direct, t_ext, np.where(woke, t_solitary_end, inf))
@@ -231,9 +225,7 @@ def run_inefficiency(
         macro_now = lesion_now & (t_macro <= d)
         micro_now = lesion_now & ~macro_now
         dead = (
-            (~extravasates & ~in_vessel)
-            | (solitary_cell & ~woke & (t_solitary_end <= d))
-            | (founder & (t_vanish <= d))
+            (~extravasates & ~in_vessel) | (solitary_cell & ~woke & (t_solitary_end <= d)) | (founder & (t_vanish <= d))
         )
         rows.append(
             {
@@ -256,9 +248,7 @@ def run_inefficiency(
             "n_cells": n,
             "site": site,
             "cancer": params.cancer,
-            "settings": {
-                k: values[k] for k in ("doubling_time_days", "macroscopic_cells", "regression_mean_days")
-            },
+            "settings": {k: values[k] for k in ("doubling_time_days", "macroscopic_cells", "regression_mean_days")},
         }
     )
     return df

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import math
 import tomllib
@@ -86,7 +87,7 @@ def _walk(tree: dict[str, Any], prefix: str = "") -> list[tuple[str, Any, str]]:
             else:
                 out.extend(_walk(node, name + "."))
         else:
-            raise ScenarioError(f"{name} in a parameter file needs the form {{ value = ..., source = \"...\" }}")
+            raise ScenarioError(f'{name} in a parameter file needs the form {{ value = ..., source = "..." }}')
     return out
 
 
@@ -124,7 +125,7 @@ def _check_value(spec: ParamSpec, name: str, value: Any) -> Value:
         if not isinstance(value, list) or not value:
             raise ScenarioError(f"{name} must be a list of increasing numbers, got {value!r}")
         nums = [_check_number(spec, name, v) for v in value]
-        if any(b <= a for a, b in zip(nums, nums[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(nums)):
             raise ScenarioError(f"{name} must be increasing, got {value!r}")
         return nums
     num = _check_number(spec, name, value)

@@ -50,5 +50,9 @@ def read_scenario(path: str | Path) -> dict[str, Any]:
         load_parameters(str(run.get("cancer", "colorectal")), overrides)  # validates every key and value
     except ScenarioError as exc:
         raise ScenarioError(f"{p}: {exc}") from exc
-    return {"name": data.get("name", p.stem), "description": data.get("description", ""), "run": run,
-            "parameters": overrides}
+    return {
+        "name": data.get("name", p.stem),
+        "description": data.get("description", ""),
+        "run": run,
+        "parameters": overrides,
+    }

@@ -17,21 +17,29 @@ def _pct(x: float | None) -> str:
 
 def format_summary(s: dict[str, Any], db: str) -> str:
     """Render the summary of one run."""
-    lines = [f"metastasim run {s['run_id']}: {s['patients']} {s['cancer']} patients, {s['years']} years from the "
-             f"first malignant cell, seed {s['seed']} (version {s['version']})", DISCLAIMER, ""]
+    lines = [
+        f"metastasim run {s['run_id']}: {s['patients']} {s['cancer']} patients, {s['years']} years from the "
+        f"first malignant cell, seed {s['seed']} (version {s['version']})",
+        DISCLAIMER,
+        "",
+    ]
     years = list(s["distant_metastasis_fraction"])
     lines.append("Untreated natural history (no diagnosis or treatment is simulated yet):")
     lines.append(f"{'':44}" + "".join(f"{'year ' + y:>10}" for y in years))
-    for key, label in (("lymph_node_involvement_fraction", "regional lymph node involved (>= 0.2 mm)"),
-                       ("distant_metastasis_fraction", "distant metastasis (>= 0.2 mm)"),
-                       ("distant_macrometastasis_fraction", "distant macrometastasis (>= 2 mm)"),
-                       ("distant_detectable_fraction", "distant metastasis >= 10 mm"),
-                       ("lethal_burden_fraction", "lethal tumour burden reached")):
+    for key, label in (
+        ("lymph_node_involvement_fraction", "regional lymph node involved (>= 0.2 mm)"),
+        ("distant_metastasis_fraction", "distant metastasis (>= 0.2 mm)"),
+        ("distant_macrometastasis_fraction", "distant macrometastasis (>= 2 mm)"),
+        ("distant_detectable_fraction", "distant metastasis >= 10 mm"),
+        ("lethal_burden_fraction", "lethal tumour burden reached"),
+    ):
         lines.append(f"  {label:<42}" + "".join(f"{_pct(s[key][y]):>10}" for y in years))
     lines.append("")
     n_met = s["patients_with_detectable_distant_metastasis"]
-    lines.append(f"Metastatic sites when the first distant metastasis reached 10 mm (a proxy for first metastatic "
-                 f"diagnosis; sites with lesions >= 5 mm), {n_met} patients:")
+    lines.append(
+        f"Metastatic sites when the first distant metastasis reached 10 mm (a proxy for first metastatic "
+        f"diagnosis; sites with lesions >= 5 mm), {n_met} patients:"
+    )
     for site, share in sorted(s["site_distribution"].items(), key=lambda kv: -kv[1]):
         if share > 0:
             lines.append(f"  {SITE_LABELS.get(site, site):<24}{_pct(share)}")
@@ -46,20 +54,28 @@ def format_summary(s: dict[str, Any], db: str) -> str:
     seed = s["first_distant_seeding"]
     if seed["patients_seeded"]:
         q = seed["quartile_days"]
-        lines.append(f"Time to first distant seeding: median day {seed['median_day']:.0f} ({seed['median_day'] / 365.25:.1f} "
-                     f"years; IQR {q[0]:.0f}-{q[1]:.0f} days) in {seed['patients_seeded']} patients; primary then "
-                     f"{seed['median_primary_cm3']:.2g} cm3 (median).")
-        lines.append(f"Seeded while the primary was under {seed['early_seeding_threshold_cm3']} cm3: "
-                     f"{_pct(seed['early_seeding_share'])} (Hu et al. 2019 found most colorectal metastases seeded "
-                     "that early).")
+        lines.append(
+            f"Time to first distant seeding: median day {seed['median_day']:.0f} ({seed['median_day'] / 365.25:.1f} "
+            f"years; IQR {q[0]:.0f}-{q[1]:.0f} days) in {seed['patients_seeded']} patients; primary then "
+            f"{seed['median_primary_cm3']:.2g} cm3 (median)."
+        )
+        lines.append(
+            f"Seeded while the primary was under {seed['early_seeding_threshold_cm3']} cm3: "
+            f"{_pct(seed['early_seeding_share'])} (Hu et al. 2019 found most colorectal metastases seeded "
+            "that early)."
+        )
     lines.append("")
     lines.append("Circulating tumour cells per 7.5 mL of blood (patients alive at each year):")
     for y, c in s["ctc_per_7_5ml"].items():
         if c["patients_alive"]:
-            lines.append(f"  year {y:>3}: mean {c['mean']:.1f}, median {c['median']:.0f}, >= 5 (CellSearch cutoff): "
-                         f"{_pct(c['share_at_least_5'])}; among those with distant metastases: "
-                         f"{_pct(c['share_at_least_5_if_distant_metastasis'])}")
+            lines.append(
+                f"  year {y:>3}: mean {c['mean']:.1f}, median {c['median']:.0f}, >= 5 (CellSearch cutoff): "
+                f"{_pct(c['share_at_least_5'])}; among those with distant metastases: "
+                f"{_pct(c['share_at_least_5_if_distant_metastasis'])}"
+            )
     lines.append("")
-    lines.append(f"Stored in {db} as run {s['run_id']}: tables runs, patients, lesions, events, timeseries "
-                 f"(query with SQL, or 'metastasim export {s['run_id']} --parquet DIR').")
+    lines.append(
+        f"Stored in {db} as run {s['run_id']}: tables runs, patients, lesions, events, timeseries "
+        f"(query with SQL, or 'metastasim export {s['run_id']} --parquet DIR')."
+    )
     return "\n".join(lines)

@@ -1,5 +1,6 @@
-"""Counter-based random numbers: Philox4x32-10 (Salmon et al. 2011, "Parallel random numbers: as easy
-as 1, 2, 3", SC'11), compiled with numba.
+"""Counter-based random numbers: Philox4x32-10, compiled with numba.
+
+Salmon et al. 2011, "Parallel random numbers: as easy as 1, 2, 3", SC'11.
 
 Why counter-based: every random number in metastasim is a pure function of
 (run seed, decision stream, patient id, lesion key, draw index). No generator state is carried from one
@@ -85,9 +86,7 @@ def exponential(stream_key: np.uint64, patient_id: np.int64, lesion_key: np.uint
 
 
 @kernel
-def standard_normal(
-    stream_key: np.uint64, patient_id: np.int64, lesion_key: np.uint64, counter: np.int64
-) -> float:
+def standard_normal(stream_key: np.uint64, patient_id: np.int64, lesion_key: np.uint64, counter: np.int64) -> float:
     """One standard normal variate (Box-Muller on the two uniforms of one block)."""
     u1, u2 = uniform_pair(stream_key, patient_id, lesion_key, counter)
     return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
@@ -129,8 +128,6 @@ def poisson(
             return np.int64(k)
         if k < 0 or (us < 0.013 and v > us):
             continue
-        if math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b) <= -mean + k * loglam - math.lgamma(
-            k + 1
-        ):
+        if math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b) <= -mean + k * loglam - math.lgamma(k + 1):
             return np.int64(k)
     return np.int64(round(mean))

@@ -62,9 +62,20 @@ class RunStore:
         """Register a new run with status ``running``."""
         self.con.execute(
             "INSERT INTO runs (run_id, created_at, status, cancer, patients, years, seed, chunk_size, workers, "
-            "version, parameters, scenario, patients_written) VALUES (?, now(), 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-            [run_id, meta["cancer"], meta["patients"], meta["years"], meta["seed"], meta["chunk_size"],
-             meta["workers"], meta["version"], json.dumps(meta["parameters"]), json.dumps(meta.get("scenario", {}))],
+            "version, parameters, scenario, patients_written) "
+            "VALUES (?, now(), 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+            [
+                run_id,
+                meta["cancer"],
+                meta["patients"],
+                meta["years"],
+                meta["seed"],
+                meta["chunk_size"],
+                meta["workers"],
+                meta["version"],
+                json.dumps(meta["parameters"]),
+                json.dumps(meta.get("scenario", {})),
+            ],
         )
 
     def append(self, run_id: str, tables: dict[str, pd.DataFrame]) -> None:
@@ -79,7 +90,14 @@ class RunStore:
                     "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
                 ).fetchone()
                 if not exists or exists[0] == 0:
-                    self.con.execute(f"CREATE TABLE {name} AS SELECT * FROM chunk_df")
+                    # Categorical columns become plain VARCHAR so later chunks with other categories fit.
+                    cols = ", ".join(
+                        f'CAST("{c}" AS VARCHAR) AS "{c}"'
+                        if isinstance(df[c].dtype, pd.CategoricalDtype) or df[c].dtype == "string"
+                        else f'"{c}"'
+                        for c in df.columns
+                    )
+                    self.con.execute(f"CREATE TABLE {name} AS SELECT {cols} FROM chunk_df")
                 else:
                     self.con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM chunk_df")
                 self.con.unregister("chunk_df")
@@ -117,11 +135,16 @@ class RunStore:
         if name not in RESULT_TABLES:
             raise MetastasimError(f"unknown table '{name}'; tables: {', '.join(RESULT_TABLES)}")
         exists = self.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+        ).fetchone()
         if not exists or exists[0] == 0:
             return pd.DataFrame()
-        order = {"patients": "patient_id", "lesions": "patient_id, lesion_id", "events": "patient_id, day",
-                 "timeseries": "patient_id, year"}[name]
+        order = {
+            "patients": "patient_id",
+            "lesions": "patient_id, lesion_id",
+            "events": "patient_id, day",
+            "timeseries": "patient_id, year",
+        }[name]
         return self.con.execute(f"SELECT * FROM {name} WHERE run_id = ? ORDER BY {order}", [run_id]).df()
 
     def export_parquet(self, run_id: str, directory: str | Path) -> list[Path]:
@@ -132,7 +155,8 @@ class RunStore:
         written = []
         for name in ("runs", *RESULT_TABLES):
             exists = self.con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+            ).fetchone()
             if not exists or exists[0] == 0:
                 continue
             path = out / f"{name}.parquet"

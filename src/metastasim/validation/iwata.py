@@ -93,13 +93,21 @@ def solve_renewal(forcing: np.ndarray, kernel: np.ndarray, h: float) -> np.ndarr
         raise ValueError("step too large for the trapezoidal rule: h·β(1)/2 must be below 1")
     for i in range(1, n):
         # Σ_{j=1}^{i-1} B_j·k_{i-j}, plus the half-weighted end points j = 0 and j = i.
-        inner = np.dot(B[1:i], kernel[i - 1:0:-1]) if i > 1 else 0.0
+        inner = np.dot(B[1:i], kernel[i - 1 : 0 : -1]) if i > 1 else 0.0
         B[i] = (forcing[i] + h * (0.5 * kernel[i] * B[0] + inner)) / denom
     return B
 
 
-def _solve(t_max: float, m: float, alpha: float, b: float, K: float, step: float,
-           invasion_rate_per_cell: float, metastases_seed: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _solve(
+    t_max: float,
+    m: float,
+    alpha: float,
+    b: float,
+    K: float,
+    step: float,
+    invasion_rate_per_cell: float,
+    metastases_seed: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return the grid, B on it, and the cumulative integral ∫_0^t B on it."""
     t, h = _grid(t_max, step)
     size = gompertz_size(t, b, K)
@@ -124,9 +132,17 @@ def _cumulative_at(times: np.ndarray, t: np.ndarray, B: np.ndarray, cumulative: 
     return cumulative[i] + 0.5 * frac * (B[i] + b_s)
 
 
-def founding_rate(times: ArrayLike, m: float, alpha: float, b: float, K: float, *,
-                  step: float = DEFAULT_STEP_DAYS, invasion_rate_per_cell: float = math.inf,
-                  metastases_seed: bool = True) -> np.ndarray:
+def founding_rate(
+    times: ArrayLike,
+    m: float,
+    alpha: float,
+    b: float,
+    K: float,
+    *,
+    step: float = DEFAULT_STEP_DAYS,
+    invasion_rate_per_cell: float = math.inf,
+    metastases_seed: bool = True,
+) -> np.ndarray:
     """Expected metastases founded per day, B(t), in Iwata et al. (2000)'s model.
 
     B solves the renewal equation B(t) = β(x_p(t)) + ∫_0^t B(s)·β(X(t - s)) ds with β(x) = m·x^α and
@@ -153,9 +169,17 @@ def founding_rate(times: ArrayLike, m: float, alpha: float, b: float, K: float, 
     return np.interp(ts, t, B)
 
 
-def expected_metastases(T: ArrayLike, m: float, alpha: float, b: float, K: float, *,
-                        step: float = DEFAULT_STEP_DAYS, invasion_rate_per_cell: float = math.inf,
-                        metastases_seed: bool = True) -> np.ndarray:
+def expected_metastases(
+    T: ArrayLike,
+    m: float,
+    alpha: float,
+    b: float,
+    K: float,
+    *,
+    step: float = DEFAULT_STEP_DAYS,
+    invasion_rate_per_cell: float = math.inf,
+    metastases_seed: bool = True,
+) -> np.ndarray:
     """Expected number of metastases founded by day T, N(T) = ∫_0^T B(s) ds (Iwata et al. 2000).
 
     Args:
@@ -177,9 +201,18 @@ def expected_metastases(T: ArrayLike, m: float, alpha: float, b: float, K: float
     return _cumulative_at(Ts, t, B, cumulative)
 
 
-def expected_size_distribution(T: float, sizes: ArrayLike, m: float, alpha: float, b: float, K: float, *,
-                               step: float = DEFAULT_STEP_DAYS, invasion_rate_per_cell: float = math.inf,
-                               metastases_seed: bool = True) -> np.ndarray:
+def expected_size_distribution(
+    T: float,
+    sizes: ArrayLike,
+    m: float,
+    alpha: float,
+    b: float,
+    K: float,
+    *,
+    step: float = DEFAULT_STEP_DAYS,
+    invasion_rate_per_cell: float = math.inf,
+    metastases_seed: bool = True,
+) -> np.ndarray:
     """Expected number of metastases larger than each size y at day T (Iwata et al. 2000).
 
     A metastasis founded at day s has X(T - s) cells at T, so it is larger than y exactly when it was

@@ -1,0 +1,151 @@
+"""The DuckDB store written by ``metastasim run``, read with plain SQL through the duckdb package."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pandas.testing as pdt
+import pytest
+
+from metastasim.params.load import load_parameters
+from metastasim.version import __version__
+
+_SCRIPT = Path(sys.executable).parent / "metastasim"
+CLI = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "metastasim.cli.main"]
+TIMEOUT = 600  # the first run after a change to the engine compiles the numba kernels
+
+PATIENTS, YEARS = 150, 8
+TABLES = ("patients", "lesions", "events")
+ORDER = {"patients": "patient_id", "lesions": "patient_id, lesion_id",
+         "events": "patient_id, day, lesion_id, event, site"}
+
+
+def cli(*args: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, timeout=TIMEOUT)
+
+
+def run_json(db: Path, *args: object) -> dict:
+    res = cli("run", "--cancer", "colorectal", "--patients", PATIENTS, "--years", YEARS, "--db", db, "--json",
+              *args)
+    assert res.returncode == 0, res.stderr[-4000:]
+    return json.loads(res.stdout)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """One database holding four runs: seed 11 twice, seed 11 in small chunks, and seed 12."""
+    db = tmp_path_factory.mktemp("store") / "runs.duckdb"
+    ids = {
+        "a": run_json(db, "--seed", 11)["run_id"],
+        "b": run_json(db, "--seed", 11)["run_id"],
+        "chunked": run_json(db, "--seed", 11, "--chunk-size", 37)["run_id"],
+        "other": run_json(db, "--seed", 12)["run_id"],
+    }
+    return db, ids
+
+
+def sql(db: Path, query: str, params: list[object] | None = None) -> pd.DataFrame:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(query, params or []).df()
+    finally:
+        con.close()
+
+
+def table(db: Path, name: str, run_id: str) -> pd.DataFrame:
+    df = sql(db, f"SELECT * FROM {name} WHERE run_id = ? ORDER BY {ORDER[name]}", [run_id])
+    return df.drop(columns="run_id").reset_index(drop=True)
+
+
+def test_tables_have_plain_names(store: tuple[Path, dict[str, str]]) -> None:
+    db, _ = store
+    names = set(sql(db, "SELECT table_name FROM information_schema.tables")["table_name"])
+    assert {"runs", *TABLES} <= names
+
+
+def test_runs_is_keyed_by_run_id(store: tuple[Path, dict[str, str]]) -> None:
+    db, ids = store
+    runs = sql(db, "SELECT run_id FROM runs")
+    assert sorted(runs["run_id"]) == sorted(ids.values())
+    assert runs["run_id"].is_unique
+    constraints = sql(db, "SELECT constraint_type, constraint_column_names FROM duckdb_constraints() "
+                          "WHERE table_name = 'runs'")
+    keys = constraints[constraints["constraint_type"].isin(["PRIMARY KEY", "UNIQUE"])]
+    assert any(list(cols) == ["run_id"] for cols in keys["constraint_column_names"])
+
+
+def test_patients_has_one_row_per_patient(store: tuple[Path, dict[str, str]]) -> None:
+    db, ids = store
+    counts = sql(db, "SELECT run_id, count(*) AS n, count(DISTINCT patient_id) AS d, min(patient_id) AS lo, "
+                     "max(patient_id) AS hi FROM patients GROUP BY run_id")
+    assert sorted(counts["run_id"]) == sorted(ids.values())
+    assert (counts["n"] == PATIENTS).all() and (counts["d"] == PATIENTS).all()
+    assert (counts["lo"] == 0).all() and (counts["hi"] == PATIENTS - 1).all()
+
+
+def test_lesions_and_events_belong_to_stored_patients(store: tuple[Path, dict[str, str]]) -> None:
+    db, ids = store
+    for name in ("lesions", "events"):
+        cols = set(sql(db, f"SELECT * FROM {name} LIMIT 0").columns)
+        assert {"run_id", "patient_id"} <= cols
+        orphans = sql(db, f"SELECT count(*) AS n FROM {name} t ANTI JOIN patients p "
+                          "ON t.run_id = p.run_id AND t.patient_id = p.patient_id")["n"].iloc[0]
+        assert orphans == 0
+        # every patient has a primary tumour and its onset
+        covered = sql(db, f"SELECT count(DISTINCT (run_id, patient_id)) AS n FROM {name}")["n"].iloc[0]
+        assert covered == PATIENTS * len(ids)
+    assert {"day", "event", "site", "cells", "diameter_mm", "route", "detail"} <= set(
+        sql(db, "SELECT * FROM events LIMIT 0").columns)
+
+
+def test_each_run_stores_seed_parameters_version_times_and_status(store: tuple[Path, dict[str, str]]) -> None:
+    db, ids = store
+    runs = sql(db, "SELECT * FROM runs").set_index("run_id")
+    expected_parameters = json.loads(json.dumps(load_parameters("colorectal").values))
+    for key, run_id in ids.items():
+        row = runs.loc[run_id]
+        assert row["status"] == "complete"
+        assert row["seed"] == (12 if key == "other" else 11)
+        assert row["version"] == __version__
+        assert row["cancer"] == "colorectal" and row["patients"] == PATIENTS and row["years"] == YEARS
+        assert row["patients_written"] == PATIENTS
+        assert json.loads(row["parameters"]) == expected_parameters, "the full parameter set is stored"
+        assert pd.notna(row["created_at"]) and pd.notna(row["finished_at"])
+        assert row["created_at"] <= row["finished_at"]
+        assert row["elapsed_seconds"] >= 0
+        summary = json.loads(row["summary"])
+        assert summary["run_id"] == run_id and summary["patients"] == PATIENTS
+    assert runs.loc[ids["chunked"], "chunk_size"] == 37
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_same_seed_gives_identical_tables(store: tuple[Path, dict[str, str]], name: str) -> None:
+    db, ids = store
+    a = table(db, name, ids["a"])
+    assert len(a) > 0
+    pdt.assert_frame_equal(a, table(db, name, ids["b"]))
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_chunking_does_not_change_the_tables(store: tuple[Path, dict[str, str]], name: str) -> None:
+    db, ids = store
+    pdt.assert_frame_equal(table(db, name, ids["a"]), table(db, name, ids["chunked"]))
+
+
+def test_another_seed_gives_other_patients(store: tuple[Path, dict[str, str]]) -> None:
+    db, ids = store
+    a, other = table(db, "patients", ids["a"]), table(db, "patients", ids["other"])
+    assert not a["doubling_time_days"].equals(other["doubling_time_days"])
+
+
+def test_runs_of_one_db_are_listed_newest_first(store: tuple[Path, dict[str, str]]) -> None:
+    db, ids = store
+    res = cli("runs", "--db", db, "--json")
+    assert res.returncode == 0, res.stderr
+    listed = [r["run_id"] for r in json.loads(res.stdout)]
+    assert listed == [ids["other"], ids["chunked"], ids["b"], ids["a"]]
