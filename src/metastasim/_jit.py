@@ -8,7 +8,11 @@ half a microsecond in atomic increments and decrements — more than the arithme
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numba as nb
 
-kernel = nb.njit(cache=True, _nrt=False)
-kernel_inline = nb.njit(cache=True, _nrt=False, inline="always")
+# `_nrt` is accepted by numba's njit but missing from its type hints.
+kernel: Callable[[Any], Any] = nb.njit(cache=True, _nrt=False)  # type: ignore[call-overload]
+kernel_inline: Callable[[Any], Any] = nb.njit(cache=True, _nrt=False, inline="always")  # type: ignore[call-overload]

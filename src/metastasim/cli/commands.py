@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     scenario: dict[str, Any] = {"run": {}, "parameters": {}}
     if args.scenario:
         scenario = read_scenario(args.scenario)
-    settings = {
+    settings: dict[str, Any] = {
         "cancer": "colorectal",
         "patients": 1000,
         "years": 20,
