@@ -108,7 +108,7 @@ def runs(args: argparse.Namespace) -> int:
     """List stored runs."""
     from metastasim.storage.store import RunStore
 
-    df = RunStore(args.db).runs()
+    df = RunStore(args.db, must_exist=True).runs()
     if args.json:
         print(json.dumps(_records(df), indent=1))
     elif df.empty:
@@ -122,7 +122,7 @@ def export(args: argparse.Namespace) -> int:
     """Export a run's tables to Parquet."""
     from metastasim.storage.store import RunStore
 
-    for path in RunStore(args.db).export_parquet(args.run_id, args.parquet):
+    for path in RunStore(args.db, must_exist=True).export_parquet(args.run_id, args.parquet):
         print(path)
     return 0
 

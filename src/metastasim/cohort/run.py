@@ -47,6 +47,8 @@ class CohortConfig:
 
     def validate(self) -> None:
         """Raise ScenarioError for impossible settings, naming the valid range."""
+        if not isinstance(self.events, bool):
+            raise ScenarioError(f"events = {self.events!r} must be true or false")
         checks = (
             ("patients", self.patients, 1, MAX_PATIENTS),
             ("years", self.years, 1, MAX_YEARS),
@@ -155,6 +157,10 @@ def run_cohort(config: CohortConfig, db: str | RunStore = DEFAULT_DB, progress: 
         for tables in _chunks_in_order(config, params, run_id):
             store.append(run_id, tables)
             bar.update(len(tables["patients"]))
+        bar.close()
+        info = store.run_info(run_id)
+        summary = summarise(info, store.table(run_id, "patients"), store.table(run_id, "timeseries"))
+        store.finish(run_id, "complete", summary, time.perf_counter() - started)
     except KeyboardInterrupt:
         store.finish(run_id, "interrupted", None, time.perf_counter() - started)
         raise
@@ -163,7 +169,4 @@ def run_cohort(config: CohortConfig, db: str | RunStore = DEFAULT_DB, progress: 
         raise
     finally:
         bar.close()
-    info = store.run_info(run_id)
-    summary = summarise(info, store.table(run_id, "patients"), store.table(run_id, "timeseries"))
-    store.finish(run_id, "complete", summary, time.perf_counter() - started)
     return CohortResult(run_id, "complete", summary, store)

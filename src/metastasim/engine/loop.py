@@ -321,19 +321,42 @@ def _blood_entry_rate(st, P, t: float) -> float:
 
 
 @kernel
+def _lethal_day(st, P, lo: float, hi: float, total_hi: float) -> float:
+    """Day in [lo, hi] when the total burden crosses the lethal burden.
+
+    Illinois false position on the log burden, which is smooth and increasing: a handful of burden
+    evaluations instead of two dozen bisection steps.
+    """
+    target = math.log(P.lethal_burden_cells)
+    f_lo = math.log(max(burden(st, P, lo)[0], 1.0)) - target
+    f_hi = math.log(total_hi) - target
+    side = 0
+    for _ in range(60):
+        if hi - lo < 1e-4:
+            break
+        t = (lo * f_hi - hi * f_lo) / (f_hi - f_lo)
+        if not lo < t < hi:
+            t = 0.5 * (lo + hi)
+        f = math.log(max(burden(st, P, t)[0], 1.0)) - target
+        if f >= 0.0:
+            hi, f_hi = t, f
+            if side == 1:
+                f_lo *= 0.5
+            side = 1
+        else:
+            lo, f_lo = t, f
+            if side == -1:
+                f_hi *= 0.5
+            side = -1
+    return hi
+
+
+@kernel
 def _check_burden(st, P, t: float) -> bool:
     """Lethal-burden check at day t; True when reached (the patient ends at the exact crossing day)."""
     total = burden(st, P, t)[0]
     if total >= P.lethal_burden_cells:
-        lo = st.scalars[S_T_LAST_CHECK]
-        hi = t
-        for _ in range(24):  # checks are at most a quarter apart: 91 days / 2^24 < 1e-5 day
-            mid = 0.5 * (lo + hi)
-            if burden(st, P, mid)[0] >= P.lethal_burden_cells:
-                hi = mid
-            else:
-                lo = mid
-        _finish(st, hi, END_LETHAL)
+        _finish(st, _lethal_day(st, P, st.scalars[S_T_LAST_CHECK], t, total), END_LETHAL)
         return True
     # Next check: half the time the burden needs to become lethal at its recent growth rate.
     previous = st.scalars[S_BURDEN_LAST_CHECK]

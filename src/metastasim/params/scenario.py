@@ -45,7 +45,13 @@ def read_scenario(path: str | Path) -> dict[str, Any]:
     for key in run:
         if key not in RUN_KEYS:
             raise ScenarioError(f"{p}: " + unknown_key_message("key in [run]", key, RUN_KEYS))
-    overrides = flatten_overrides(data.get("parameters", {}))
+    parameters = data.get("parameters", {})
+    if not isinstance(parameters, dict):
+        raise ScenarioError(f"{p}: [parameters] must be a table of parameter names and values")
+    for key in ("name", "description"):
+        if key in data and not isinstance(data[key], str):
+            raise ScenarioError(f"{p}: '{key}' must be a string (put it in quotes)")
+    overrides = flatten_overrides(parameters)
     try:
         load_parameters(str(run.get("cancer", "colorectal")), overrides)  # validates every key and value
     except ScenarioError as exc:

@@ -6,6 +6,10 @@ import pandas as pd
 
 from metastasim.engine.records import SITE_LABELS
 
+COHORT_DISCLAIMER = (
+    "metastasim is an educational and research simulation, not medical advice. These are virtual "
+    "patients, not predictions for any person."
+)
 DISCLAIMER = (
     "metastasim is an educational and research simulation, not medical advice. "
     "This is a virtual patient, not a prediction for any person."
@@ -76,6 +80,6 @@ def format_story(patient: pd.Series, lesions: pd.DataFrame, events: pd.DataFrame
         f"True stage at the end: {patient['t_category_end']} {patient['n_category_end']} "
         f"{patient['m_category_end']} ({int(patient['n_involved_nodes_end'])} regional nodes involved)."
     )
+    lines.append("A metastasis keeps its primary's identity: colon cancer in the liver is metastatic colon cancer.")
     lines.append(f"Diagnosis by name: {patient['disease']}.")
-    lines.append("(A metastasis keeps its primary's identity: colon cancer in the liver is metastatic colon cancer.)")
     return "\n".join(lines)

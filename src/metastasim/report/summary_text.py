@@ -8,7 +8,7 @@ import pandas as pd
 
 from metastasim.cohort.summary import reference_comparison
 from metastasim.engine.records import SITE_LABELS
-from metastasim.report.story import DISCLAIMER
+from metastasim.report.story import COHORT_DISCLAIMER
 
 
 def _pct(x: float | None) -> str:
@@ -20,7 +20,7 @@ def format_summary(s: dict[str, Any], db: str) -> str:
     lines = [
         f"metastasim run {s['run_id']}: {s['patients']} {s['cancer']} patients, {s['years']} years from the "
         f"first malignant cell, seed {s['seed']} (version {s['version']})",
-        DISCLAIMER,
+        COHORT_DISCLAIMER,
         "",
     ]
     years = list(s["distant_metastasis_fraction"])

@@ -44,14 +44,18 @@ CREATE TABLE IF NOT EXISTS runs (
 class RunStore:
     """A DuckDB file holding any number of runs."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, must_exist: bool = False) -> None:
         self.path = str(path)
         if self.path != ":memory:":
+            if must_exist and not Path(self.path).is_file():
+                raise MetastasimError(f"no database at {self.path} (run 'metastasim run' first, or pass --db PATH)")
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
             self.con = duckdb.connect(self.path)
         except duckdb.Error as exc:
             raise MetastasimError(f"cannot open database {self.path}: {exc}") from exc
+        # Bound DuckDB's cache: results stream through in chunks, nothing needs to stay in memory.
+        self.con.execute("SET memory_limit = '1GB'")
         self.con.execute(_RUNS_DDL)
 
     def close(self) -> None:
@@ -126,8 +130,10 @@ class RunStore:
         """The ``runs`` row of one run as a dict (raises for an unknown run)."""
         df = self.con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id]).df()
         if df.empty:
-            known = self.con.execute("SELECT run_id FROM runs").fetchall()
-            raise MetastasimError(unknown_key_message("run", run_id, [r[0] for r in known]))
+            known = [r[0] for r in self.con.execute("SELECT run_id FROM runs").fetchall()]
+            if not known:
+                raise MetastasimError(f"unknown run '{run_id}': {self.path} holds no runs")
+            raise MetastasimError(unknown_key_message("run", run_id, known))
         return df.iloc[0].to_dict()
 
     def table(self, run_id: str, name: str) -> pd.DataFrame:
@@ -151,6 +157,8 @@ class RunStore:
         """Write the run's tables (and its runs row) as Parquet files in `directory`."""
         self.run_info(run_id)
         out = Path(directory)
+        if out.exists() and not out.is_dir():
+            raise MetastasimError(f"--parquet {out} is a file; give a directory for the Parquet files")
         out.mkdir(parents=True, exist_ok=True)
         written = []
         for name in ("runs", *RESULT_TABLES):
