@@ -7,49 +7,18 @@ import json
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 
+from clitools import CLI, TIMEOUT, cli, ok, one_line_error, sql
 from metastasim.params.load import CANCER_TYPES
 from metastasim.version import __version__
 
-_SCRIPT = Path(sys.executable).parent / "metastasim"
-CLI = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "metastasim.cli.main"]
-TIMEOUT = 600  # the first run after a change to the engine compiles the numba kernels
-
 PATIENTS, YEARS, SEED = 200, 10, 5
-
-
-def cli(*args: object, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=TIMEOUT)
-
-
-def ok(res: subprocess.CompletedProcess[str]) -> str:
-    assert res.returncode == 0, f"exit {res.returncode}\nstdout:\n{res.stdout[-2000:]}\nstderr:\n{res.stderr[-4000:]}"
-    return res.stdout
-
-
-def one_line_error(res: subprocess.CompletedProcess[str]) -> str:
-    """Exit code 2 and exactly one non-empty line on stderr, no traceback; returns that line."""
-    assert res.returncode == 2, f"exit {res.returncode}\nstdout:\n{res.stdout[-2000:]}\nstderr:\n{res.stderr[-4000:]}"
-    assert "Traceback" not in res.stderr
-    lines = [line for line in res.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, res.stderr
-    return lines[0]
-
-
-def query(db: Path, sql: str, params: list[object] | None = None) -> pd.DataFrame:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, params or []).df()
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +52,7 @@ def test_run_json_has_the_summary_keys_and_types(cohort: tuple[Path, dict]) -> N
 
 def test_run_summary_agrees_with_the_stored_patients(cohort: tuple[Path, dict]) -> None:
     db, summary = cohort
-    patients = query(db, "SELECT * FROM patients WHERE run_id = ?", [summary["run_id"]])
+    patients = sql(db, "SELECT * FROM patients WHERE run_id = ?", [summary["run_id"]])
     assert len(patients) == summary["patients"]
     for year, fraction in summary["distant_metastasis_fraction"].items():
         expected = (patients["day_first_distant_metastasis"] <= int(year) * 365.25).mean()
@@ -98,7 +67,7 @@ def test_run_summary_agrees_with_the_stored_patients(cohort: tuple[Path, dict]) 
 def test_run_creates_the_db_at_the_given_path_with_a_complete_run(cohort: tuple[Path, dict]) -> None:
     db, summary = cohort
     assert db.is_file()
-    row = query(db, "SELECT * FROM runs WHERE run_id = ?", [summary["run_id"]]).iloc[0]
+    row = sql(db, "SELECT * FROM runs WHERE run_id = ?", [summary["run_id"]]).iloc[0]
     assert row["status"] == "complete"
     assert row["seed"] == SEED and row["patients"] == PATIENTS and row["years"] == YEARS
     assert row["cancer"] == "colorectal"
@@ -114,7 +83,7 @@ def test_progress_bar_and_text_summary(tmp_path: Path) -> None:
     res = cli("run", "--patients", 100, "--years", 5, "--seed", 2, "--db", db)
     out = ok(res)
     assert "patient" in res.stderr, "a progress bar on stderr"
-    run_id = query(db, "SELECT run_id FROM runs")["run_id"].iloc[0]
+    run_id = sql(db, "SELECT run_id FROM runs")["run_id"].iloc[0]
     assert run_id in out
     assert "medical advice" in out.lower()
 
@@ -123,7 +92,7 @@ def test_default_db_is_a_file_in_the_working_directory(tmp_path: Path) -> None:
     ok(cli("run", "--patients", 100, "--years", 5, "--seed", 3, "--quiet", cwd=tmp_path))
     dbs = list(tmp_path.glob("*.duckdb"))
     assert len(dbs) == 1
-    runs = query(dbs[0], "SELECT status, patients FROM runs")
+    runs = sql(dbs[0], "SELECT status, patients FROM runs")
     assert runs["status"].tolist() == ["complete"] and runs["patients"].tolist() == [100]
 
 
@@ -148,7 +117,7 @@ def test_export_writes_parquet_tables_with_the_db_row_counts(cohort: tuple[Path,
         path = out_dir / f"{name}.parquet"
         assert path.is_file(), f"{name}.parquet missing; have {sorted(p.name for p in out_dir.iterdir())}"
         df = pd.read_parquet(path)
-        n_db = query(db, f"SELECT count(*) AS n FROM {name} WHERE run_id = ?", [run_id])["n"].iloc[0]
+        n_db = sql(db, f"SELECT count(*) AS n FROM {name} WHERE run_id = ?", [run_id])["n"].iloc[0]
         assert len(df) == n_db
         assert set(df["run_id"]) == {run_id}
     assert len(pd.read_parquet(out_dir / "patients.parquet")) == PATIENTS
@@ -296,14 +265,14 @@ def test_interrupted_run_is_stored_as_interrupted(tmp_path: Path) -> None:
     assert "Traceback" not in stderr
     assert "interrupted" in stderr
 
-    runs = query(db, "SELECT * FROM runs")
+    runs = sql(db, "SELECT * FROM runs")
     assert len(runs) == 1
     row = runs.iloc[0]
     assert row["status"] == "interrupted"
     assert 0 < row["patients_written"] < total
     assert pd.notna(row["finished_at"])
     # Every chunk is one transaction: the stored patients are exactly the ones counted.
-    stored = query(db, "SELECT count(*) AS n, count(DISTINCT patient_id) AS d FROM patients WHERE run_id = ?",
+    stored = sql(db, "SELECT count(*) AS n, count(DISTINCT patient_id) AS d FROM patients WHERE run_id = ?",
                    [row["run_id"]]).iloc[0]
     assert stored["n"] == stored["d"] == row["patients_written"]
 

@@ -1,28 +1,24 @@
 """Bad input found in review: each is one line on stderr, exit code 2, no traceback, nothing written."""
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from clitools import cli, one_line_error
 from metastasim.cohort.run import CohortConfig
 from metastasim.errors import ScenarioError
 from metastasim.params.scenario import read_scenario
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "metastasim.cli.main", *args], cwd=cwd, capture_output=True, text=True, timeout=300
-    )
+    return cli(*args, cwd=cwd)
 
 
 def _assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    line = one_line_error(proc)
     for needle in needles:
-        assert needle in lines[0]
+        assert needle in line
 
 
 @pytest.mark.parametrize(

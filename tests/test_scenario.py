@@ -4,52 +4,26 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pandas.testing as pdt
 import pytest
 
+from clitools import cli, one_line_error, sql
 from metastasim.params.scenario import RUN_KEYS, SECTIONS, read_scenario
 from metastasim.params.schema import SPECS
 
-_SCRIPT = Path(sys.executable).parent / "metastasim"
-CLI = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "metastasim.cli.main"]
-TIMEOUT = 600  # the first run after a change to the engine compiles the numba kernels
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "colorectal.toml"
 
 PATIENTS = 120
-
-
-def cli(*args: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, timeout=TIMEOUT)
 
 
 def run_json(*args: object) -> dict:
     res = cli("run", *args, "--json")
     assert res.returncode == 0, res.stderr[-4000:]
     return json.loads(res.stdout)
-
-
-def one_line_error(res: subprocess.CompletedProcess[str]) -> str:
-    """Exit code 2 and exactly one non-empty line on stderr, no traceback; returns that line."""
-    assert res.returncode == 2, f"exit {res.returncode}\nstdout:\n{res.stdout[-2000:]}\nstderr:\n{res.stderr[-4000:]}"
-    assert "Traceback" not in res.stderr
-    lines = [line for line in res.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, res.stderr
-    return lines[0]
-
-
-def sql(db: Path, query: str, params: list[object] | None = None) -> pd.DataFrame:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(query, params or []).df()
-    finally:
-        con.close()
 
 
 def patients(db: Path, run_id: str) -> pd.DataFrame:

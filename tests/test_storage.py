@@ -3,30 +3,20 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pandas.testing as pdt
 import pytest
 
+from clitools import cli, sql
 from metastasim.params.load import load_parameters
 from metastasim.version import __version__
-
-_SCRIPT = Path(sys.executable).parent / "metastasim"
-CLI = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "metastasim.cli.main"]
-TIMEOUT = 600  # the first run after a change to the engine compiles the numba kernels
 
 PATIENTS, YEARS = 150, 8
 TABLES = ("patients", "lesions", "events")
 ORDER = {"patients": "patient_id", "lesions": "patient_id, lesion_id",
          "events": "patient_id, day, lesion_id, event, site"}
-
-
-def cli(*args: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, timeout=TIMEOUT)
 
 
 def run_json(db: Path, *args: object) -> dict:
@@ -47,14 +37,6 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str
         "other": run_json(db, "--seed", 12)["run_id"],
     }
     return db, ids
-
-
-def sql(db: Path, query: str, params: list[object] | None = None) -> pd.DataFrame:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(query, params or []).df()
-    finally:
-        con.close()
 
 
 def table(db: Path, name: str, run_id: str) -> pd.DataFrame:

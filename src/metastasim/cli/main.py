@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="inefficiency: Luzzi et al. 1998, cells injected into the mesenteric vein",
     )
     e.add_argument("--cancer", default="colorectal", help="parameter set to use (default colorectal)")
-    e.add_argument("--cells", type=int, default=100_000, help="cells injected (default 100000)")
+    e.add_argument("--cells", type=int, default=1_000_000, help="cells injected (default 1000000)")
     e.add_argument("--seed", type=int, default=1, help="seed (default 1)")
     e.add_argument("--json", action="store_true", help="print as JSON")
 
