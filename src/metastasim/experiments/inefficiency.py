@@ -352,16 +352,7 @@ def format_report(df: pd.DataFrame, comparison: pd.DataFrame) -> str:
         "Percent of injected cells",
     ]
     headers = ("day", "vessel", "dead", "extrav.", "solitary", "dormant", "micro", "macro", "began")
-    cols = (
-        "in_vessel",
-        "dead",
-        "extravasated",
-        "solitary",
-        "dormant",
-        "micrometastases",
-        "macrometastases",
-        "began_micrometastasis",
-    )
+    cols = COLUMNS
     widths = (4, 7, 7, 8, 9, 8, 7, 7, 7)
     lines.append("".join(h.rjust(w) for h, w in zip(headers, widths, strict=True)))
     for _, r in df.iterrows():
