@@ -50,6 +50,18 @@ class PatientSimulation:
         advance(self.state, self.P, self.horizon_days if day is None else float(day), self.horizon_days)
         return self
 
+    def lesion_ids(self, site: str) -> list[int]:
+        """Lesions (rows) currently in `site` (a name from anatomy.sites.SITES, or "primary")."""
+        from metastasim.anatomy.sites import PRIMARY, SITES
+
+        code = PRIMARY if site == "primary" else SITES.index(site) if site in SITES else None
+        if code is None:
+            from metastasim.errors import MetastasimError, unknown_key_message
+
+            raise MetastasimError(unknown_key_message("site", site, (*SITES, "primary")))
+        n = int(self.state.scalars[S_N_LESIONS])
+        return [int(i) for i in np.flatnonzero(self.state.site[:n] == code)]
+
     def branch(self) -> PatientSimulation:
         """An independent copy of this patient at its current day."""
         return PatientSimulation(self.params, self.seed, self.patient_id, self.years, copy_state(self.state))
