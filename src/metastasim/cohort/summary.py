@@ -44,15 +44,24 @@ def site_distribution(patients: pd.DataFrame) -> tuple[dict[str, float], dict[st
     any_share = {s: (sum(s in x for x in sets) / n if n else 0.0) for s in DISTANT_SITES}
     only_share = {s: (sum(x == {s} for x in sets) / n if n else 0.0) for s in DISTANT_SITES}
     only_share["multiple sites"] = sum(len(x) > 1 for x in sets) / n if n else 0.0
+    only_share["mean number of metastatic sites"] = sum(len(x) for x in sets) / n if n else 0.0
     return any_share, only_share, n
 
 
 def reference_comparison(cancer: str, any_share: dict[str, float], only_share: dict[str, float]) -> pd.DataFrame:
-    """Reference rows of metastatic_sites.csv for `cancer` beside the simulated share that matches each."""
+    """Reference rows of metastatic_sites.csv for `cancer` beside the simulated share that matches each.
+
+    Rows whose denominator is all patients rather than metastatic patients are shown without a simulated
+    value; the mean number of sites is a count, not a percentage.
+    """
     rows = metastatic_site_rows(cancer).copy()
     simulated = []
-    for site in rows["site"]:
-        if site in REFERENCE_SITE_MAP:
+    for site, denominator in zip(rows["site"], rows["denominator"], strict=True):
+        if denominator.startswith("all "):
+            simulated.append(np.nan)  # another denominator (all patients, not metastatic ones): not comparable
+        elif site == "mean number of metastatic sites":
+            simulated.append(only_share[site])
+        elif site in REFERENCE_SITE_MAP:
             simulated.append(100 * any_share[REFERENCE_SITE_MAP[site]])
         elif site.endswith(" only") and site.removesuffix(" only") in only_share:
             simulated.append(100 * only_share[site.removesuffix(" only")])

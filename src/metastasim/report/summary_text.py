@@ -41,15 +41,20 @@ def format_summary(s: dict[str, Any], db: str) -> str:
         f"diagnosis; sites with lesions >= 5 mm), {n_met} patients:"
     )
     for site, share in sorted(s["site_distribution"].items(), key=lambda kv: -kv[1]):
-        if share > 0:
+        if share >= 0.0005:
             lines.append(f"  {SITE_LABELS.get(site, site):<24}{_pct(share)}")
     ref = reference_comparison(s["cancer"], s["site_distribution"], s["site_only_distribution"])
     if not ref.empty:
         lines.append("Published figures (data/reference/metastatic_sites.csv) beside the simulated share:")
         lines.append(f"  {'site':<36}{'published':>10}{'simulated':>10}  denominator; source")
         for r in ref.itertuples(index=False):
-            sim = "" if pd.isna(r.simulated_percent) else f"{r.simulated_percent:9.1f}%"
-            lines.append(f"  {r.site:<36}{r.percent:9.1f}%{sim:>10}  {r.denominator}; {r.source}")
+            count = r.site.startswith("mean number")
+            published = f"{r.percent:10.1f}" if count else f"{r.percent:9.1f}%"
+            if pd.isna(r.simulated_percent):
+                sim = "       n/a"
+            else:
+                sim = f"{r.simulated_percent:10.1f}" if count else f"{r.simulated_percent:9.1f}%"
+            lines.append(f"  {r.site:<36}{published}{sim:>10}  {r.denominator}; {r.source}")
     lines.append("")
     seed = s["first_distant_seeding"]
     if seed["patients_seeded"]:
