@@ -8,7 +8,7 @@ from scipy.integrate import quad
 from scipy.special import exp1
 
 from metastasim.biology import growth as g
-from metastasim.biology.expint import e1, e1_inverse
+from metastasim.biology.expint import _e1_fraction_times_exp, e1, e1_inverse, log_e1
 
 LAWS = [
     (g.GOMPERTZ, 5.76e-4, 3e12, 0.0),
@@ -21,6 +21,13 @@ LAWS = [
 def test_e1_matches_scipy_and_inverts(z):
     assert e1(z) == pytest.approx(exp1(z), rel=1e-13)
     assert e1_inverse(exp1(z)) == pytest.approx(z, rel=1e-11)
+
+
+def test_tabulated_e1_agrees_with_the_continued_fraction():
+    """The fast table above z = 2 against the reference continued fraction (Numerical Recipes 6.3)."""
+    for z in np.linspace(2.0, 60.0, 997):
+        reference = math.log(_e1_fraction_times_exp(z)) - z
+        assert log_e1(z) == pytest.approx(reference, rel=1e-13, abs=1e-12)
 
 
 @pytest.mark.parametrize(("law", "rate", "cap", "ex"), LAWS)

@@ -118,5 +118,6 @@ def summarise(run_info: dict[str, Any], patients: pd.DataFrame, timeseries: pd.D
             "early_seeding_threshold_cm3": EARLY_SEEDING_CM3,
         },
         "ctc_per_7_5ml": ctc,
+        "patients_over_lesion_capacity": int((patients["lesions_over_capacity"] > 0).sum()),
         "disclaimer": "Educational and research simulation; not medical advice.",
     }

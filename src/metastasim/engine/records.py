@@ -24,11 +24,13 @@ from metastasim.engine.chunk import ChunkOutput
 from metastasim.engine.kernel_params import KernelParams
 from metastasim.engine.state import (
     END_REASONS,
+    S_ABSORBED,
     S_DEPTH_PER_RADIUS,
     S_DORMANT_ARRIVALS,
     S_DOUBLING_TIME,
     S_END_REASON,
     S_GROWTH_RATE,
+    S_OVERFLOW,
     S_PATIENT_ID,
     S_T_BREACH,
     S_T_END,
@@ -249,6 +251,8 @@ class RecordBuilder:
                 "end_reason": categorical(s[:, S_END_REASON].astype(int), END_REASONS),
                 "n_lesions": np.bincount(pidx[o.t_born <= self.lesion_t_end], minlength=n),
                 "n_dormant_arrivals": s[:, S_DORMANT_ARRIVALS].astype(np.int64),
+            "node_arrivals_joining_a_deposit": s[:, S_ABSORBED].astype(np.int64),
+            "lesions_over_capacity": s[:, S_OVERFLOW].astype(np.int64),
                 "primary_cells_end": primary_cells_end,
                 "primary_diameter_mm_end": self._diameter(primary_cells_end),
                 "total_cells_end": np.bincount(

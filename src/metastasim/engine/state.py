@@ -1,4 +1,4 @@
-"""One patient's full simulated state as a struct of arrays, with save and restore.
+"""One patient's full simulated state as a struct of arrays (saved and restored by engine.patient).
 
 Lesions are rows (struct of arrays, not one object per lesion); the patient's scalars live in a small
 float array. The compiled event loop reads and writes these arrays in place, so a state saved at any day
@@ -7,7 +7,6 @@ can be restored and continued, bit for bit, under the same or different later de
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -128,20 +127,9 @@ def new_state(capacity: int, regional_nodes: int, years: int) -> PatientState:
     )
 
 
-def save_state(state: PatientState, path: str | Path) -> None:
-    """Write a state to an .npz file."""
-    np.savez_compressed(path, **state._asdict())
-
-
-def load_state(path: str | Path) -> PatientState:
-    """Read a state written by :func:`save_state`."""
-    with np.load(path) as data:
-        return PatientState(**{name: data[name].copy() for name in PatientState._fields})
-
-
 def copy_state(state: PatientState) -> PatientState:
     """Return an independent copy (for branching one patient into alternatives)."""
     return PatientState(*(a.copy() for a in state))
 
 
-__all__ = ["PATH_DIRECT", "PATH_DORMANT", "PATH_ORIGIN", "PatientState", "load_state", "new_state", "save_state"]
+__all__ = ["PATH_DIRECT", "PATH_DORMANT", "PATH_ORIGIN", "PatientState", "copy_state", "new_state"]
