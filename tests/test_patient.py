@@ -62,3 +62,14 @@ def test_ctc_counts_rise_with_burden(story):
     ts = story.timeseries
     burden = np.log(ts.total_cells.to_numpy() + 1)
     assert np.corrcoef(burden, ts.ctc_expected_per_7_5ml.to_numpy())[0, 1] > 0.5
+
+
+@pytest.mark.parametrize("law", ["gompertz", "logistic", "power"])
+def test_every_growth_law_runs_a_whole_course(law):
+    s = ms.simulate_patient("colorectal", seed=2, years=20, overrides={"growth.law": law})
+    assert s.lesions.day_seeded.is_monotonic_increasing  # lesions are rows in order of seeding
+    burden = s.timeseries.total_cells.to_numpy()
+    assert (np.diff(burden) > 0).all()  # untreated burden only grows
+    assert s.patient["end_reason"] in ("horizon", "lethal tumour burden")
+    if s.patient["end_reason"] == "lethal tumour burden":
+        assert s.lesions.cells_end[s.lesions.status_end == "growing"].sum() == pytest.approx(1e12, rel=1e-3)
