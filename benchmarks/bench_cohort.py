@@ -35,6 +35,7 @@ def main() -> None:
     parser.add_argument("--years", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--single-core-patients", type=int, default=10_000)
+    parser.add_argument("--chunk-size", type=int, default=2000, help="patients per chunk (the CLI default)")
     args = parser.parse_args()
     params = load_parameters(args.cancer)
     P = build_kernel_params(params, 1)
@@ -69,7 +70,7 @@ def main() -> None:
             patients=args.patients,
             years=args.years,
             seed=1,
-            chunk_size=5000,
+            chunk_size=args.chunk_size,
             workers=args.workers,
             events=False,
         )
