@@ -172,5 +172,6 @@ def params(args: argparse.Namespace) -> int:
         print(json.dumps(_jsonable(rows), indent=1))
     else:
         for r in rows:
-            print(f"{r['name']:<48} {r['value']!s:<22} {r['unit']:<20} {r['range']:<22} {r['source']}")
+            value = f"{r['value']:g}" if isinstance(r["value"], float) else str(r["value"])
+            print(f"{r['name']:<48} {value:<22} {r['unit']:<20} {r['range']:<22} {r['source']}")
     return 0
