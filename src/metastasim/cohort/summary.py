@@ -13,8 +13,8 @@ import pandas as pd
 
 from metastasim.anatomy.sites import SITES
 from metastasim.data.reference import REFERENCE_SITE_MAP, metastatic_site_rows
+from metastasim.units import DAYS_PER_YEAR
 
-DAYS_PER_YEAR = 365.25
 #: Hu et al. 2019 (Nat Genet 51:1113) found most colorectal metastases seeded while the primary was this small.
 EARLY_SEEDING_CM3 = 0.01
 DISTANT_SITES = tuple(s for s in SITES if s != "regional_nodes")

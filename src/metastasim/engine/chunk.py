@@ -15,6 +15,7 @@ from metastasim.biology.traits import N_TRAITS
 from metastasim.engine.kernel_params import KernelParams
 from metastasim.engine.loop import advance, start_patient
 from metastasim.engine.state import N_SCALARS, S_N_LESIONS, PatientState, new_state
+from metastasim.units import DAYS_PER_YEAR
 
 LESION_CAPACITY = 4096
 
@@ -45,6 +46,18 @@ class ChunkOutput(NamedTuple):
     t_resistant: np.ndarray
     t_clear: np.ndarray
     n_seeded: np.ndarray
+
+
+def chunk_output_of(st: PatientState, patient_id: int) -> ChunkOutput:
+    """The records of one patient's state as a one-patient chunk (copies, so the state can go on)."""
+    n = int(st.scalars[S_N_LESIONS])
+    per_lesion = [st.key, st.parent, st.site, st.node, st.route, st.path, st.phase, st.t_born, st.t_start,
+                  st.rate, st.inherited, st.traits, st.trait_time, st.t_resistant, st.t_clear, st.n_seeded]
+    return ChunkOutput(
+        st.scalars[None, :].copy(), st.census_total_cells[None, :].copy(), st.census_primary_cells[None, :].copy(),
+        st.census_ctc[None, :].copy(), st.census_ctc_mean[None, :].copy(), np.full(n, patient_id, np.int64),
+        np.arange(n, dtype=np.int32), *(a[:n].copy() for a in per_lesion),
+    )
 
 
 def _empty_lesion_buffers(n: int) -> list[np.ndarray]:
@@ -146,7 +159,7 @@ def _run_patients(
 
 def simulate_chunk(P: KernelParams, first_patient_id: int, n_patients: int, years: int) -> ChunkOutput:
     """Simulate patients ``first_patient_id .. first_patient_id + n_patients - 1`` for `years` years."""
-    horizon_days = years * 365.25
+    horizon_days = years * DAYS_PER_YEAR
     st: PatientState = new_state(LESION_CAPACITY, P.regional_nodes, years)
     scalars = np.zeros((n_patients, N_SCALARS))
     census = [np.zeros((n_patients, years)) for _ in range(2)]

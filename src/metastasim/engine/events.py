@@ -88,7 +88,7 @@ class EventLog:
                     "site": categorical(o.site[rows], ALL_SITE_NAMES),
                     "node": o.node[rows],
                     "cells": cells,
-                    "diameter_mm": rb._diameter(cells),
+                    "diameter_mm": rb.diameter_mm(cells),
                     "route": categorical(o.route[rows], ROUTES),
                     "source_lesion_id": parent,
                     "detail": detail,
@@ -223,7 +223,7 @@ def _t_category_events(rb: RecordBuilder, log: EventLog) -> None:
     t_inv = o.trait_time[primaries, INVASION]
     invaded = np.isfinite(t_inv)
     x_inv = rb._primary_cells(rate, np.where(invaded, t_inv, 0.0))
-    d_inv = rb._diameter(x_inv)
+    d_inv = rb.diameter_mm(x_inv)
     k = s[:, S_DEPTH_PER_RADIUS]
     log.add(primaries, np.where(invaded, t_inv, np.inf), "t_category", "T1: invasive tumour")
     for j, thr in enumerate(thresholds):

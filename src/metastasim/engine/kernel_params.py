@@ -41,7 +41,6 @@ from metastasim.params.load import Parameters
 from metastasim.rng.streams import stream_keys
 
 N_CLASSES = N_SITES + 1  # every metastatic site, plus the primary
-DAYS_PER_YEAR = 365.25
 
 
 class KernelParams(NamedTuple):
@@ -237,4 +236,4 @@ def build_kernel_params(params: Parameters, seed: int) -> KernelParams:
     )
 
 
-__all__ = ["DAYS_PER_YEAR", "N_TRAITS", "TRAIT_NAMES", "KernelParams", "build_kernel_params"]
+__all__ = ["N_TRAITS", "TRAIT_NAMES", "KernelParams", "build_kernel_params"]

@@ -81,8 +81,8 @@ from metastasim.engine.state import (
 )
 from metastasim.rng.philox import mix64, poisson, standard_normal
 from metastasim.rng.streams import ST_CTC_COUNT, ST_DOUBLING_TIME, ST_INVASION_DEPTH
+from metastasim.units import DAYS_PER_YEAR
 
-DAYS_PER_YEAR = 365.25
 ROOT_KEY = np.uint64(1)
 # The lethal-burden check runs every quarter while the burden is far from lethal, and up to weekly near it.
 BURDEN_CHECK_MAX_DAYS = DAYS_PER_YEAR / 4

@@ -12,13 +12,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from metastasim.engine.chunk import ChunkOutput
+from metastasim.engine.chunk import chunk_output_of
 from metastasim.engine.events import build_events
 from metastasim.engine.kernel_params import build_kernel_params
 from metastasim.engine.loop import advance, start_patient
 from metastasim.engine.records import RecordBuilder
 from metastasim.engine.state import S_N_LESIONS, S_T_NOW, PatientState, copy_state, new_state
 from metastasim.params.load import Parameters
+from metastasim.units import DAYS_PER_YEAR
 
 CAPACITY = 4096
 
@@ -33,7 +34,7 @@ class PatientSimulation:
         self.seed = seed
         self.patient_id = patient_id
         self.years = years
-        self.horizon_days = years * 365.25
+        self.horizon_days = years * DAYS_PER_YEAR
         self.P = build_kernel_params(params, seed)
         if state is None:
             state = new_state(CAPACITY, self.P.regional_nodes, years)
@@ -91,33 +92,7 @@ class PatientSimulation:
 
     def records(self, run_id: str = "patient") -> RecordBuilder:
         """Tables of this patient as simulated so far (call after ``advance_to``)."""
-        st = self.state
-        n = int(st.scalars[S_N_LESIONS])
-        out = ChunkOutput(
-            st.scalars[None, :].copy(),
-            st.census_total_cells[None, :].copy(),
-            st.census_primary_cells[None, :].copy(),
-            st.census_ctc[None, :].copy(),
-            st.census_ctc_mean[None, :].copy(),
-            np.full(n, self.patient_id, np.int64),
-            np.arange(n, dtype=np.int32),
-            st.key[:n].copy(),
-            st.parent[:n].copy(),
-            st.site[:n].copy(),
-            st.node[:n].copy(),
-            st.route[:n].copy(),
-            st.path[:n].copy(),
-            st.phase[:n].copy(),
-            st.t_born[:n].copy(),
-            st.t_start[:n].copy(),
-            st.rate[:n].copy(),
-            st.inherited[:n].copy(),
-            st.traits[:n].copy(),
-            st.trait_time[:n].copy(),
-            st.t_resistant[:n].copy(),
-            st.t_clear[:n].copy(),
-            st.n_seeded[:n].copy(),
-        )
+        out = chunk_output_of(self.state, self.patient_id)
         return RecordBuilder(out, self.params, self.P, run_id)
 
     def tables(self, run_id: str = "patient") -> dict[str, pd.DataFrame]:

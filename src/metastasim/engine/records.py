@@ -39,13 +39,13 @@ from metastasim.engine.state import (
     S_T_INVASION,
 )
 from metastasim.params.load import Parameters
+from metastasim.units import DAYS_PER_YEAR
 
 MICROMETASTASIS_MM = 0.2
 MACROMETASTASIS_MM = 2.0
 DETECTABLE_MM = 10.0
 #: Sites counted "involved at first metastatic diagnosis": lesions of at least this diameter then.
 SITE_INVOLVEMENT_MM = 5.0
-DAYS_PER_YEAR = 365.25
 
 SITE_LABELS: dict[str, str] = {
     "liver": "liver",
@@ -169,7 +169,7 @@ class RecordBuilder:
                 "day_growth_start": _finite_or_nan(o.t_start),
                 "status_end": categorical(self.status, STATUS_NAMES),
                 "cells_end": self.cells_end,
-                "diameter_mm_end": self._diameter(self.cells_end),
+                "diameter_mm_end": self.diameter_mm(self.cells_end),
                 "day_micrometastasis": self.day_micro,
                 "day_macrometastasis": self.day_macro,
                 "day_detectable": self.day_detectable,
@@ -180,7 +180,8 @@ class RecordBuilder:
         )
         return df[keep].reset_index(drop=True)
 
-    def _diameter(self, cells: np.ndarray) -> np.ndarray:
+    def diameter_mm(self, cells: np.ndarray) -> np.ndarray:
+        """Diameter (mm) of spheres of `cells` cells (0 for none)."""
         return np.where(cells > 0, (6.0 * cells / self.P.cells_per_cm3 * 1000.0 / np.pi) ** (1 / 3), 0.0)
 
     def _resistant_fraction_end(self) -> np.ndarray:
@@ -254,7 +255,7 @@ class RecordBuilder:
             "node_arrivals_joining_a_deposit": s[:, S_ABSORBED].astype(np.int64),
             "lesions_over_capacity": s[:, S_OVERFLOW].astype(np.int64),
                 "primary_cells_end": primary_cells_end,
-                "primary_diameter_mm_end": self._diameter(primary_cells_end),
+                "primary_diameter_mm_end": self.diameter_mm(primary_cells_end),
                 "total_cells_end": np.bincount(
                     pidx, weights=np.where(self.status == 0, self.cells_end, 0.0), minlength=n
                 ),
@@ -283,13 +284,14 @@ class RecordBuilder:
         t_inv = scalars[:, S_T_INVASION]
         invaded = np.isfinite(t_inv)
         x_inv = self._primary_cells(scalars[:, S_GROWTH_RATE], np.where(invaded, t_inv, 0.0))
-        d_now = self._diameter(cells)
-        d_inv = self._diameter(np.where(invaded, x_inv, cells))
+        d_now = self.diameter_mm(cells)
+        d_inv = self.diameter_mm(np.where(invaded, x_inv, cells))
         return np.where(invaded, np.maximum(0.0, scalars[:, S_DEPTH_PER_RADIUS] * 0.5 * (d_now - d_inv)), 0.0)
 
     def _t_category(self, cells: np.ndarray, scalars: np.ndarray) -> np.ndarray:
         thresholds = np.asarray(self.params["staging.t_thresholds_mm"], float)
-        measure = self.depth_mm(cells, scalars) if self.params["staging.t_basis"] == "depth" else self._diameter(cells)
+        by_depth = self.params["staging.t_basis"] == "depth"
+        measure = self.depth_mm(cells, scalars) if by_depth else self.diameter_mm(cells)
         cat = np.array(["T1", "T2", "T3", "T4"])[np.searchsorted(thresholds, measure, side="right")]
         return np.where(np.isfinite(scalars[:, S_T_INVASION]), cat, "Tis")
 
@@ -298,11 +300,14 @@ class RecordBuilder:
         labels = np.array([f"N{i}" for i in range(len(thresholds) + 1)])
         return labels[np.searchsorted(thresholds, count, side="right")]
 
-    def _site_list(self, mask: np.ndarray) -> list[str]:
-        n = self.n_patients
-        has = np.zeros((n, N_SITES + 1), bool)
+    def _site_sets(self, mask: np.ndarray) -> np.ndarray:
+        """[patient, site] True where the patient has a lesion selected by `mask` in that site."""
+        has = np.zeros((self.n_patients, N_SITES + 1), bool)
         has[self.pidx[mask], self.o.site[mask]] = True
-        return [", ".join(SITE_LABELS[SITES[j]] for j in range(N_SITES) if row[j]) for row in has]
+        return has[:, :N_SITES]
+
+    def _site_list(self, mask: np.ndarray) -> list[str]:
+        return [", ".join(SITE_LABELS[SITES[j]] for j in range(N_SITES) if row[j]) for row in self._site_sets(mask)]
 
     def _sites_at(self, day_per_patient: np.ndarray) -> list[str]:
         day = day_per_patient[self.pidx]
@@ -311,10 +316,7 @@ class RecordBuilder:
         cells = self.size_at(rows, day[rows])
         big = np.zeros(len(self.o.site), bool)
         big[rows] = cells >= cells_for_diameter(SITE_INVOLVEMENT_MM, self.P.cells_per_cm3)
-        n = self.n_patients
-        has = np.zeros((n, N_SITES), bool)
-        has[self.pidx[big], self.o.site[big]] = True
-        return [",".join(SITES[j] for j in range(N_SITES) if row[j]) for row in has]
+        return [",".join(SITES[j] for j in range(N_SITES) if row[j]) for row in self._site_sets(big)]
 
     def timeseries(self) -> pd.DataFrame:
         """One row per patient and completed year alive: burden, involved nodes, metastases, CTCs."""

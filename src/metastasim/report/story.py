@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from metastasim.engine.records import SITE_LABELS
+from metastasim.units import DAYS_PER_YEAR
 
 COHORT_DISCLAIMER = (
     "metastasim is an educational and research simulation, not medical advice. These are virtual "
@@ -56,7 +57,7 @@ def format_story(patient: pd.Series, lesions: pd.DataFrame, events: pd.DataFrame
             )
         elif ev.event == "dormant_cell_wakes":
             detail = f"a dormant cell wakes after {ev.day - seeded[ev.lesion_id]:.0f} days and starts dividing"
-        lines.append(f"{ev.day:7.0f} {ev.day / 365.25:5.1f}  {where:<24} {size:<26} {detail}")
+        lines.append(f"{ev.day:7.0f} {ev.day / DAYS_PER_YEAR:5.1f}  {where:<24} {size:<26} {detail}")
     if hidden:
         lines.append(f"        ({hidden} trait and resistance events in metastases not shown; see --json)")
     lines.append("")

@@ -9,6 +9,7 @@ import pandas as pd
 from metastasim.cohort.summary import reference_comparison
 from metastasim.engine.records import SITE_LABELS
 from metastasim.report.story import COHORT_DISCLAIMER
+from metastasim.units import DAYS_PER_YEAR
 
 
 def _pct(x: float | None) -> str:
@@ -59,8 +60,9 @@ def format_summary(s: dict[str, Any], db: str) -> str:
     seed = s["first_distant_seeding"]
     if seed["patients_seeded"]:
         q = seed["quartile_days"]
+        years = seed["median_day"] / DAYS_PER_YEAR
         lines.append(
-            f"Time to first distant seeding: median day {seed['median_day']:.0f} ({seed['median_day'] / 365.25:.1f} "
+            f"Time to first distant seeding: median day {seed['median_day']:.0f} ({years:.1f} "
             f"years; IQR {q[0]:.0f}-{q[1]:.0f} days) in {seed['patients_seeded']} patients; primary then "
             f"{seed['median_primary_cm3']:.2g} cm3 (median)."
         )

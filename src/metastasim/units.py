@@ -1,0 +1,3 @@
+"""Units shared by every layer: simulated time is in days."""
+
+DAYS_PER_YEAR = 365.25
