@@ -38,6 +38,7 @@ from scipy.integrate import quad
 
 from metastasim.anatomy.routing import arrival_by_bed
 from metastasim.anatomy.sites import BLOOD_SITES, N_BLOOD_DEST, PRIMARY, SITES
+from metastasim.clinic.clinic_params import build_clinic_params
 from metastasim.engine.chunk import ChunkOutput, simulate_chunk
 from metastasim.engine.kernel_params import build_kernel_params
 from metastasim.params.load import Parameters, load_parameters
@@ -118,7 +119,7 @@ def simulate(name: str) -> Run:
     alpha, survival, years, thresholds = SCENARIOS[name]
     params = load_parameters("colorectal", iwata_overrides(alpha, survival))
     P = build_kernel_params(params, SEED)
-    out = simulate_chunk(P, 0, N_PATIENTS, YEARS)
+    out = simulate_chunk(P, build_clinic_params(params, active=False), 0, N_PATIENTS, YEARS)
     m = float(params["shedding.blood_rate"]) * float(params["circulation.blood_survival"])
     K = float(params["growth.carrying_capacity_cells"])
     b = float(out.rate[out.lesion_row == 0][0])

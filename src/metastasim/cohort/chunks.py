@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from metastasim.clinic.clinic_params import build_clinic_params
 from metastasim.engine.chunk import simulate_chunk
 from metastasim.engine.events import build_events
 from metastasim.engine.kernel_params import build_kernel_params
@@ -19,10 +20,16 @@ def simulate_tables(
     years: int,
     run_id: str,
     with_events: bool = True,
+    natural_history: bool = False,
 ) -> dict[str, pd.DataFrame]:
-    """Simulate patients ``first_patient_id ..`` and return their patients, lesions, events, timeseries."""
+    """Simulate patients ``first_patient_id ..`` and return their patients, lesions, events, timeseries.
+
+    With `natural_history`, the clinic is off: no symptoms, diagnosis, treatment or death from other causes;
+    the disease runs untreated to the lethal burden or the horizon.
+    """
     P = build_kernel_params(params, seed)
-    out = simulate_chunk(P, first_patient_id, n_patients, years)
+    C = build_clinic_params(params, active=not natural_history)
+    out = simulate_chunk(P, C, first_patient_id, n_patients, years)
     rb = RecordBuilder(out, params, P, run_id)
     tables = {"patients": rb.patients(), "lesions": rb.lesions(), "timeseries": rb.timeseries()}
     if with_events:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from metastasim.anatomy.sites import SITES
+from metastasim.cohort.clinical_summary import clinical_summary
 from metastasim.data.reference import REFERENCE_SITE_MAP, metastatic_site_rows
 from metastasim.units import DAYS_PER_YEAR
 
@@ -105,7 +106,7 @@ def summarise(run_info: dict[str, Any], patients: pd.DataFrame, timeseries: pd.D
         "distant_metastasis_fraction": _by_year(patients["day_first_distant_metastasis"], marks),
         "distant_macrometastasis_fraction": _by_year(patients["day_first_distant_macrometastasis"], marks),
         "distant_detectable_fraction": _by_year(patients["day_first_distant_detectable"], marks),
-        "lethal_burden_fraction": _by_year(patients["day_end"].where(patients["end_reason"] != "horizon"), marks),
+        "death_fraction": _by_year(patients["day_death"], marks),
         "site_distribution": any_share,
         "site_only_distribution": only_share,
         "patients_with_detectable_distant_metastasis": n_met,
@@ -119,5 +120,6 @@ def summarise(run_info: dict[str, Any], patients: pd.DataFrame, timeseries: pd.D
         },
         "ctc_per_7_5ml": ctc,
         "patients_over_lesion_capacity": int((patients["lesions_over_capacity"] > 0).sum()),
+        **clinical_summary(str(run_info["cancer"]), patients),
         "disclaimer": "Educational and research simulation; not medical advice.",
     }

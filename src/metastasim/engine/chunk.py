@@ -12,18 +12,30 @@ import numba as nb
 import numpy as np
 
 from metastasim.biology.traits import N_TRAITS
+from metastasim.clinic.clinic_params import ClinicParams
+from metastasim.clinic.codes import N_SYMPTOMS
 from metastasim.engine.kernel_params import KernelParams
 from metastasim.engine.loop import advance, start_patient
-from metastasim.engine.state import N_SCALARS, S_N_LESIONS, PatientState, new_state
+from metastasim.engine.state import C_LOG_N, N_CLINIC, N_SCALARS, S_N_LESIONS, PatientState, new_state
 from metastasim.units import DAYS_PER_YEAR
 
 LESION_CAPACITY = 4096
 
+#: Per-lesion state arrays copied into the records, in ChunkOutput order (after patient and row).
+LESION_FIELDS: tuple[str, ...] = (
+    "key", "parent", "site", "node", "route", "path", "phase", "t_born", "t_start", "rate", "inherited",
+    "traits", "trait_time", "t_resistant", "t_clear", "n_seeded", "t_origin", "t_treated", "t_detected",
+    "clone_of", "end_cause",
+)
+LOG_FIELDS: tuple[str, ...] = ("log_day", "log_kind", "log_a", "log_b", "log_x", "log_y")
+
 
 class ChunkOutput(NamedTuple):
-    """Raw per-patient and per-lesion arrays of a simulated chunk."""
+    """Raw per-patient, per-lesion and clinical-log arrays of a simulated chunk."""
 
     scalars: np.ndarray  # [patients, N_SCALARS]
+    clinic: np.ndarray  # [patients, N_CLINIC]
+    symptom_day: np.ndarray  # [patients, N_SYMPTOMS]
     census_total_cells: np.ndarray  # [patients, years]
     census_primary_cells: np.ndarray
     census_ctc: np.ndarray
@@ -46,149 +58,152 @@ class ChunkOutput(NamedTuple):
     t_resistant: np.ndarray
     t_clear: np.ndarray
     n_seeded: np.ndarray
+    t_origin: np.ndarray
+    t_treated: np.ndarray
+    t_detected: np.ndarray
+    clone_of: np.ndarray
+    end_cause: np.ndarray
+    log_patient: np.ndarray  # [log rows] patient_id
+    log_day: np.ndarray
+    log_kind: np.ndarray
+    log_a: np.ndarray
+    log_b: np.ndarray
+    log_x: np.ndarray
+    log_y: np.ndarray
 
 
 def chunk_output_of(st: PatientState, patient_id: int) -> ChunkOutput:
     """The records of one patient's state as a one-patient chunk (copies, so the state can go on)."""
     n = int(st.scalars[S_N_LESIONS])
-    per_lesion = [st.key, st.parent, st.site, st.node, st.route, st.path, st.phase, st.t_born, st.t_start,
-                  st.rate, st.inherited, st.traits, st.trait_time, st.t_resistant, st.t_clear, st.n_seeded]
+    m = int(st.clinic[C_LOG_N])
+    d = st._asdict()
     return ChunkOutput(
-        st.scalars[None, :].copy(), st.census_total_cells[None, :].copy(), st.census_primary_cells[None, :].copy(),
+        st.scalars[None, :].copy(), st.clinic[None, :].copy(), st.symptom_day[None, :].copy(),
+        st.census_total_cells[None, :].copy(), st.census_primary_cells[None, :].copy(),
         st.census_ctc[None, :].copy(), st.census_ctc_mean[None, :].copy(), np.full(n, patient_id, np.int64),
-        np.arange(n, dtype=np.int32), *(a[:n].copy() for a in per_lesion),
+        np.arange(n, dtype=np.int32), *(d[f][:n].copy() for f in LESION_FIELDS),
+        np.full(m, patient_id, np.int64), *(d[f][:m].copy() for f in LOG_FIELDS),
     )
 
 
-def _empty_lesion_buffers(n: int) -> list[np.ndarray]:
-    return [
-        np.zeros(n, np.int64),
-        np.zeros(n, np.int32),
-        np.zeros(n, np.uint64),
-        np.zeros(n, np.int32),
-        np.zeros(n, np.int8),
-        np.zeros(n, np.int16),
-        np.zeros(n, np.int8),
-        np.zeros(n, np.int8),
-        np.zeros(n, np.int8),
-        np.zeros(n),
-        np.zeros(n),
-        np.zeros(n),
-        np.zeros(n, np.int32),
-        np.zeros(n, np.int32),
-        np.zeros((n, N_TRAITS)),
-        np.zeros(n),
-        np.zeros(n),
-        np.zeros(n, np.int32),
-    ]
+def _lesion_buffers(n: int, st: PatientState) -> list[np.ndarray]:
+    d = st._asdict()
+    out = [np.zeros(n, np.int64), np.zeros(n, np.int32)]
+    for f in LESION_FIELDS:
+        a = d[f]
+        out.append(np.zeros((n, *a.shape[1:]), a.dtype))
+    return out
+
+
+def _log_buffers(n: int, st: PatientState) -> list[np.ndarray]:
+    d = st._asdict()
+    return [np.zeros(n, np.int64), *(np.zeros(n, d[f].dtype) for f in LOG_FIELDS)]
 
 
 @nb.njit(cache=True)
-def _run_patients(
-    st,
-    P,
-    first_id,
-    n_patients,
-    start_index,
-    horizon_days,
-    scalars,
-    c_total,
-    c_primary,
-    c_ctc,
-    c_ctc_mean,
-    buffers,
-    cursor,
-):
-    """Simulate patients from start_index on; return (next index, cursor) when done or the buffer is full."""
-    (
-        b_pat,
-        b_row,
-        b_key,
-        b_parent,
-        b_site,
-        b_node,
-        b_route,
-        b_path,
-        b_phase,
-        b_born,
-        b_start,
-        b_rate,
-        b_inh,
-        b_traits,
-        b_ttime,
-        b_tres,
-        b_tclear,
-        b_nseed,
-    ) = buffers
-    cap = b_pat.shape[0]
+def _copy_rows(src, dst, cursor, n):
+    for L in range(n):
+        dst[cursor + L] = src[L]
+
+
+@nb.njit(cache=True)
+def _copy_rows_2d(src, dst, cursor, n):
+    for L in range(n):
+        dst[cursor + L, :] = src[L, :]
+
+
+@nb.njit(cache=True)
+def _run_patients(st, P, C, first_id, n_patients, start_index, horizon_days, per_patient, lb, cursor, logb, log_cursor):
+    """Simulate patients from start_index on; return (next index, cursors) when done or a buffer is full."""
+    scalars, clinic, symptom_day, c_total, c_primary, c_ctc, c_ctc_mean = per_patient
+    cap = lb[0].shape[0]
+    log_cap = logb[0].shape[0]
     for i in range(start_index, n_patients):
         pid = first_id + i
-        start_patient(st, P, pid)
-        advance(st, P, horizon_days, horizon_days)
+        start_patient(st, P, C, pid)
+        advance(st, P, C, horizon_days, horizon_days)
         n = int(st.scalars[S_N_LESIONS])
-        if cursor + n > cap:
-            return i, cursor
+        m = int(st.clinic[C_LOG_N])
+        if cursor + n > cap or log_cursor + m > log_cap:
+            return i, cursor, log_cursor
         scalars[i, :] = st.scalars
+        clinic[i, :] = st.clinic
+        symptom_day[i, :] = st.symptom_day
         c_total[i, :] = st.census_total_cells
         c_primary[i, :] = st.census_primary_cells
         c_ctc[i, :] = st.census_ctc
         c_ctc_mean[i, :] = st.census_ctc_mean
         for L in range(n):
-            j = cursor + L
-            b_pat[j] = pid
-            b_row[j] = L
-            b_key[j] = st.key[L]
-            b_parent[j] = st.parent[L]
-            b_site[j] = st.site[L]
-            b_node[j] = st.node[L]
-            b_route[j] = st.route[L]
-            b_path[j] = st.path[L]
-            b_phase[j] = st.phase[L]
-            b_born[j] = st.t_born[L]
-            b_start[j] = st.t_start[L]
-            b_rate[j] = st.rate[L]
-            b_inh[j] = st.inherited[L]
-            b_traits[j] = st.traits[L]
-            b_ttime[j, :] = st.trait_time[L, :]
-            b_tres[j] = st.t_resistant[L]
-            b_tclear[j] = st.t_clear[L]
-            b_nseed[j] = st.n_seeded[L]
+            lb[0][cursor + L] = pid
+            lb[1][cursor + L] = L
+        _copy_rows(st.key, lb[2], cursor, n)
+        _copy_rows(st.parent, lb[3], cursor, n)
+        _copy_rows(st.site, lb[4], cursor, n)
+        _copy_rows(st.node, lb[5], cursor, n)
+        _copy_rows(st.route, lb[6], cursor, n)
+        _copy_rows(st.path, lb[7], cursor, n)
+        _copy_rows(st.phase, lb[8], cursor, n)
+        _copy_rows(st.t_born, lb[9], cursor, n)
+        _copy_rows(st.t_start, lb[10], cursor, n)
+        _copy_rows(st.rate, lb[11], cursor, n)
+        _copy_rows(st.inherited, lb[12], cursor, n)
+        _copy_rows(st.traits, lb[13], cursor, n)
+        _copy_rows_2d(st.trait_time, lb[14], cursor, n)
+        _copy_rows(st.t_resistant, lb[15], cursor, n)
+        _copy_rows(st.t_clear, lb[16], cursor, n)
+        _copy_rows(st.n_seeded, lb[17], cursor, n)
+        _copy_rows(st.t_origin, lb[18], cursor, n)
+        _copy_rows(st.t_treated, lb[19], cursor, n)
+        _copy_rows(st.t_detected, lb[20], cursor, n)
+        _copy_rows(st.clone_of, lb[21], cursor, n)
+        _copy_rows(st.end_cause, lb[22], cursor, n)
+        for j in range(m):
+            logb[0][log_cursor + j] = pid
+        _copy_rows(st.log_day, logb[1], log_cursor, m)
+        _copy_rows(st.log_kind, logb[2], log_cursor, m)
+        _copy_rows(st.log_a, logb[3], log_cursor, m)
+        _copy_rows(st.log_b, logb[4], log_cursor, m)
+        _copy_rows(st.log_x, logb[5], log_cursor, m)
+        _copy_rows(st.log_y, logb[6], log_cursor, m)
         cursor += n
-    return n_patients, cursor
+        log_cursor += m
+    return n_patients, cursor, log_cursor
 
 
-def simulate_chunk(P: KernelParams, first_patient_id: int, n_patients: int, years: int) -> ChunkOutput:
+def _grow(buffers: list[np.ndarray], used: int, st: PatientState, make) -> list[np.ndarray]:  # noqa: ANN001
+    grown = make(2 * len(buffers[0]), st)
+    for old, new in zip(buffers, grown, strict=True):
+        new[:used] = old[:used]
+    return grown
+
+
+def simulate_chunk(
+    P: KernelParams, C: ClinicParams, first_patient_id: int, n_patients: int, years: int
+) -> ChunkOutput:
     """Simulate patients ``first_patient_id .. first_patient_id + n_patients - 1`` for `years` years."""
     horizon_days = years * DAYS_PER_YEAR
     st: PatientState = new_state(LESION_CAPACITY, P.regional_nodes, years)
-    scalars = np.zeros((n_patients, N_SCALARS))
-    census = [np.zeros((n_patients, years)) for _ in range(2)]
-    ctc = np.zeros((n_patients, years), np.int64)
-    ctc_mean = np.zeros((n_patients, years))
-    capacity = max(1024, 32 * n_patients)
-    buffers = _empty_lesion_buffers(capacity)
-    index, cursor = 0, 0
+    per_patient = (
+        np.zeros((n_patients, N_SCALARS)),
+        np.zeros((n_patients, N_CLINIC)),
+        np.zeros((n_patients, N_SYMPTOMS)),
+        np.zeros((n_patients, years)),
+        np.zeros((n_patients, years)),
+        np.zeros((n_patients, years), np.int64),
+        np.zeros((n_patients, years)),
+    )
+    lb = _lesion_buffers(max(1024, 32 * n_patients), st)
+    logb = _log_buffers(max(1024, 16 * n_patients), st)
+    index, cursor, log_cursor = 0, 0, 0
     while True:
-        index, cursor = _run_patients(
-            st,
-            P,
-            first_patient_id,
-            n_patients,
-            index,
-            horizon_days,
-            scalars,
-            census[0],
-            census[1],
-            ctc,
-            ctc_mean,
-            tuple(buffers),
-            cursor,
+        index, cursor, log_cursor = _run_patients(
+            st, P, C, first_patient_id, n_patients, index, horizon_days, per_patient, tuple(lb), cursor,
+            tuple(logb), log_cursor,
         )
         if index >= n_patients:
             break
-        grown = _empty_lesion_buffers(2 * len(buffers[0]))
-        for old, new in zip(buffers, grown, strict=True):
-            new[:cursor] = old[:cursor]
-        buffers = grown
-    trimmed = [b[:cursor] for b in buffers]
-    return ChunkOutput(scalars, census[0], census[1], ctc, ctc_mean, *trimmed)
+        lb = _grow(lb, cursor, st, _lesion_buffers)
+        logb = _grow(logb, log_cursor, st, _log_buffers)
+    return ChunkOutput(
+        *per_patient, *(b[:cursor] for b in lb), *(b[:log_cursor] for b in logb)
+    )

@@ -15,10 +15,16 @@ from metastasim.anatomy.sites import PRIMARY, REGIONAL_NODES, ROUTES
 from metastasim.biology.colonisation import PATH_DORMANT
 from metastasim.biology.growth import cells_for_diameter, time_to_size_array
 from metastasim.biology.traits import INVASION, N_TRAITS, TRAIT_NAMES
+from metastasim.clinic.codes import DEATH_CAUSES, LOG_KINDS
+from metastasim.engine.clinic_records import DEATH_PHRASES, clinic_event_frame
 from metastasim.engine.records import ALL_SITE_NAMES, SITE_LABELS, RecordBuilder, categorical
 from metastasim.engine.state import (
-    END_LETHAL,
+    ENDED_IMMUNE,
+    ENDED_SURGERY,
+    ENDED_TREATMENT,
     S_DEPTH_PER_RADIUS,
+    C_DEATH_CAUSE,
+    END_HORIZON,
     S_END_REASON,
     S_GROWTH_RATE,
     S_T_BREACH,
@@ -42,7 +48,10 @@ EVENT_NAMES = (
     "reaches_10mm",
     "n_category",
     "immune_elimination",
+    "removed_by_surgery",
+    "eradicated_by_treatment",
     "end",
+    *LOG_KINDS,
 )
 
 TRAIT_PHRASES = {
@@ -92,6 +101,7 @@ class EventLog:
                     "route": categorical(o.route[rows], ROUTES),
                     "source_lesion_id": parent,
                     "detail": detail,
+                    "value": np.full(len(rows), np.nan),
                 }
             )
         )
@@ -141,7 +151,7 @@ def build_events(rb: RecordBuilder) -> pd.DataFrame:
     )
     _seeding_events(rb, log)
     _size_events(rb, log)
-    rows = np.flatnonzero(np.isfinite(o.t_clear))
+    rows = np.flatnonzero(np.isfinite(o.t_clear) & (o.end_cause == ENDED_IMMUNE))
     log.add(
         rows,
         o.t_clear[rows],
@@ -149,11 +159,15 @@ def build_events(rb: RecordBuilder) -> pd.DataFrame:
         "eliminated by immune surveillance while small",
         cells=rb.size_at(rows, o.t_clear[rows] - 1e-9),
     )
-    end = categorical(
-        (s[:, S_END_REASON] == END_LETHAL).astype(int),
-        ["end of the simulated period", "lethal tumour burden reached (about 1 kg of tumour)"],
-    )
-    log.add(primaries, rb.t_end, "end", end)
+    rows = np.flatnonzero(np.isfinite(o.t_clear) & (o.end_cause == ENDED_SURGERY))
+    log.add(rows, o.t_clear[rows], "removed_by_surgery", "removed by surgery", cells=rb.size_at(rows, o.t_clear[rows]))
+    rows = np.flatnonzero(np.isfinite(o.t_clear) & (o.end_cause == ENDED_TREATMENT))
+    log.add(rows, o.t_clear[rows], "eradicated_by_treatment", "no cells left after treatment", cells=np.zeros(len(rows)))
+    cause = o.clinic[:, C_DEATH_CAUSE].astype(np.int64)
+    texts = ["end of the simulated period"] + [f"death from {DEATH_PHRASES[c]}" for c in DEATH_CAUSES[1:]]
+    died = s[:, S_END_REASON] != END_HORIZON
+    log.add(primaries, rb.t_end, "end", categorical(np.where(died, np.maximum(cause, 4 * (cause == 0)), 0), texts))
+    log.parts.append(clinic_event_frame(o, rb, ALL_SITE_NAMES))
     return log.table()
 
 
@@ -181,7 +195,7 @@ def _seeding_events(rb: RecordBuilder, log: EventLog) -> None:
     woke = rows[dormant.astype(bool)]
     log.add(
         woke,
-        o.t_start[woke],
+        o.t_origin[woke],
         "dormant_cell_wakes",
         "a dormant cell wakes and starts dividing",
         cells=np.ones(len(woke)),
@@ -236,6 +250,7 @@ def _t_category_events(rb: RecordBuilder, log: EventLog) -> None:
         target = cells_for_diameter(1.0, rb.P.cells_per_cm3) * diameter**3
         dt = time_to_size_array(rb.P.law, rate, rb.P.capacity_arg, rb.P.exponent_arg, np.ones(len(rate)), target)
         day = np.where(invaded, np.maximum(dt, t_inv), np.inf)
+        day = np.where(day <= o.t_treated[primaries], day, np.inf)  # not reconstructed after treatment
         log.add(primaries, day, "t_category", text)
 
 

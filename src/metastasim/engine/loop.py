@@ -51,8 +51,13 @@ from metastasim.biology.shedding import (
     set_coefficients,
 )
 from metastasim.biology.traits import INVASION, INVASION_BIT, MOTILITY_BIT, N_TRAITS
-from metastasim.engine.queue import clear, peek, push
+from metastasim.clinic.care import health_check, is_over, next_clinic_event, process_clinic_event, start_clinic
+from metastasim.engine.queue import clear, peek
+from metastasim.engine.scheduling import finish, refresh_seeding, schedule
+from metastasim.engine.scheduling import pid as patient_of
 from metastasim.engine.state import (
+    ENDED_IMMUNE,
+    ENDED_NOT,
     END_HORIZON,
     END_LETHAL,
     END_RUNNING,
@@ -90,42 +95,9 @@ BURDEN_CHECK_MIN_DAYS = 7.0
 
 
 @kernel
-def _pid(st) -> np.int64:
-    return np.int64(st.scalars[S_PATIENT_ID])
-
-
-@kernel
-def _schedule(st, P, L: int) -> None:
-    """Recompute lesion L's earliest pending event (this is how events are moved or cancelled)."""
-    if st.phase[L] == PHASE_CLEARED:
-        t = math.inf
-    elif st.phase[L] == PHASE_DORMANT:
-        t = st.t_start[L]
-    else:
-        t = min(st.t_clear[L], st.t_shed[L])
-        for i in range(N_TRAITS):
-            if not (st.traits[L] & (1 << i)):
-                t = min(t, st.trait_time[L, i])
-        if st.site[L] == PRIMARY and st.scalars[S_T_BREACH] > st.t_flush[L]:
-            t = min(t, st.scalars[S_T_BREACH])
-    st.t_next[L] = t
-    push(st, L, int(st.scalars[S_N_LESIONS]))
-
-
-@kernel
-def _refresh_seeding(st, P, L: int, t: float) -> None:
-    """Bring lesion L's thresholds up to day t, recompute its coefficients and its next seeding."""
-    flush(st, P, L, t)
-    breached = st.scalars[S_T_BREACH] <= t
-    set_coefficients(st, P, L, breached)
-    st.t_shed[L], st.dest_next[L] = next_seeding(st, P, L)
-    _schedule(st, P, L)
-
-
-@kernel
 def _start_growth(st, P, L: int, t: float) -> None:
     """A lesion starts growing: draw the times of everything that will happen to it."""
-    pid = _pid(st)
+    pid = patient_of(st)
     st.phase[L] = PHASE_GROWING
     st.t_flush[L] = t
     st.clock_at_flush[L] = 0.0
@@ -133,14 +105,25 @@ def _start_growth(st, P, L: int, t: float) -> None:
     draw_resistance_time(st, P, L, pid)
     st.t_clear[L] = clearance_time(st, P, L, pid) if st.site[L] != PRIMARY else math.inf
     init_thresholds(st, P, L, pid)
-    _refresh_seeding(st, P, L, t)
+    refresh_seeding(st, P, L, t)
 
 
 @kernel
-def start_patient(st, P, patient_id: int) -> None:
+def _reset_clinical_lesion(st, L: int) -> None:
+    st.t_treated[L] = math.inf
+    st.t_detected[L] = math.inf
+    st.clone_of[L] = -1
+    st.end_cause[L] = ENDED_NOT
+    st.n_kills[L] = 0
+    st.cells_before[L] = 0.0
+
+
+@kernel
+def start_patient(st, P, C, patient_id: int) -> None:
     """Reset the state to one malignant cell at day 0 and draw the patient's own parameters."""
     n_old = int(st.scalars[S_N_LESIONS])
     for L in range(n_old):
+        _reset_clinical_lesion(st, L)
         st.trait_time[L, :] = math.inf
         st.t_resistant[L] = math.inf
         st.t_clear[L] = math.inf
@@ -181,13 +164,16 @@ def start_patient(st, P, patient_id: int) -> None:
     st.version[L] = 0
     st.scalars[S_N_LESIONS] = 1
     st.scalars[S_T_CHECK] = BURDEN_CHECK_MAX_DAYS
+    st.t_origin[L] = 0.0
+    _reset_clinical_lesion(st, L)
+    start_clinic(st, P, C)
     _start_growth(st, P, L, 0.0)
 
 
 @kernel
 def _on_invasion(st, P, t: float) -> None:
     """The primary breaks through its basement membrane: lymph and blood routes open."""
-    pid = _pid(st)
+    pid = patient_of(st)
     rate = st.rate[0]
     st.scalars[S_T_INVASION] = t
     st.scalars[S_T_BREACH] = breach_time(P, rate, t, st.scalars[S_DEPTH_PER_RADIUS])
@@ -199,7 +185,7 @@ def _on_invasion(st, P, t: float) -> None:
 @kernel
 def _new_lesion(st, P, source: int, dest: int, t: float) -> None:
     """A cell from `source` arrives at `dest` and will found a growing lesion: add it."""
-    pid = _pid(st)
+    pid = patient_of(st)
     # The child's key depends on its parent, its destination and how many cells went there before it,
     # so a change at another destination never changes this lesion's draws.
     child_key = mix64(
@@ -236,6 +222,8 @@ def _new_lesion(st, P, source: int, dest: int, t: float) -> None:
     st.path[n] = path
     st.t_born[n] = t
     st.t_start[n] = t_start
+    st.t_origin[n] = t_start
+    _reset_clinical_lesion(st, n)
     st.rate[n] = st.scalars[S_GROWTH_RATE] * P.site_rate_factor[site]
     st.inherited[n] = st.traits[source] | INVASION_BIT
     st.traits[n] = st.inherited[n]
@@ -253,7 +241,7 @@ def _new_lesion(st, P, source: int, dest: int, t: float) -> None:
     if path == PATH_DORMANT:
         st.phase[n] = PHASE_DORMANT
         st.scalars[S_DORMANT_ARRIVALS] += 1
-        _schedule(st, P, n)
+        schedule(st, P, n)
     else:
         _start_growth(st, P, n, t)
 
@@ -267,9 +255,10 @@ def _process(st, P, L: int, t: float) -> None:
     if t >= st.t_clear[L]:
         flush(st, P, L, t)
         st.phase[L] = PHASE_CLEARED
+        st.end_cause[L] = ENDED_IMMUNE
         if st.node[L] >= 0 and st.node_lesion[st.node[L]] == L:
             st.node_lesion[st.node[L]] = -1
-        _schedule(st, P, L)
+        schedule(st, P, L)
         return
     for i in range(N_TRAITS):
         if not (st.traits[L] & (1 << i)) and st.trait_time[L, i] <= t:
@@ -277,19 +266,19 @@ def _process(st, P, L: int, t: float) -> None:
             st.traits[L] |= 1 << i
             if L == 0 and i == INVASION:
                 _on_invasion(st, P, t)
-            _refresh_seeding(st, P, L, t)
+            refresh_seeding(st, P, L, t)
             return
     if L == 0 and st.scalars[S_T_BREACH] <= t and st.scalars[S_T_BREACH] > st.t_flush[L]:
-        _refresh_seeding(st, P, L, t)
+        refresh_seeding(st, P, L, t)
         return
     dest = int(st.dest_next[L])
     flush(st, P, L, t)
-    pid = _pid(st)
+    pid = patient_of(st)
     _new_lesion(st, P, L, dest, t)
     redraw_threshold(st, P, L, dest, pid)
     st.n_seeded[L] += 1
     st.n_seeded_dest[L, dest] += 1
-    _refresh_seeding(st, P, L, t)
+    refresh_seeding(st, P, L, t)
 
 
 @kernel
@@ -321,55 +310,11 @@ def _blood_entry_rate(st, P, t: float) -> float:
 
 
 @kernel
-def _lethal_day(st, P, lo: float, hi: float, total_hi: float) -> float:
-    """Day in [lo, hi] when the total burden crosses the lethal burden.
-
-    Illinois false position on the log burden, which is smooth and increasing: a handful of burden
-    evaluations instead of two dozen bisection steps.
-    """
-    target = math.log(P.lethal_burden_cells)
-    f_lo = math.log(max(burden(st, P, lo)[0], 1.0)) - target
-    f_hi = math.log(total_hi) - target
-    side = 0
-    for _ in range(60):
-        if hi - lo < 1e-4:
-            break
-        t = (lo * f_hi - hi * f_lo) / (f_hi - f_lo)
-        if not lo < t < hi:
-            t = 0.5 * (lo + hi)
-        f = math.log(max(burden(st, P, t)[0], 1.0)) - target
-        if f >= 0.0:
-            hi, f_hi = t, f
-            if side == 1:
-                f_lo *= 0.5
-            side = 1
-        else:
-            lo, f_lo = t, f
-            if side == -1:
-                f_hi *= 0.5
-            side = -1
-    return hi
-
-
-@kernel
-def _check_burden(st, P, t: float) -> bool:
-    """Lethal-burden check at day t; True when reached (the patient ends at the exact crossing day)."""
-    total = burden(st, P, t)[0]
-    if total >= P.lethal_burden_cells:
-        _finish(st, _lethal_day(st, P, st.scalars[S_T_LAST_CHECK], t, total), END_LETHAL)
-        return True
-    # Next check: half the time the burden needs to become lethal at its recent growth rate.
-    previous = st.scalars[S_BURDEN_LAST_CHECK]
-    elapsed = t - st.scalars[S_T_LAST_CHECK]
-    interval = BURDEN_CHECK_MAX_DAYS
-    if previous > 0.0 and total > previous and elapsed > 0.0:
-        growth = math.log(total / previous) / elapsed
-        interval = 0.5 * math.log(P.lethal_burden_cells / total) / growth
-        interval = min(BURDEN_CHECK_MAX_DAYS, max(BURDEN_CHECK_MIN_DAYS, interval))
-    st.scalars[S_BURDEN_LAST_CHECK] = total
+def _check(st, P, C, t: float) -> None:
+    """Health check at day t (clinic.care): death by burden or organ failure, symptoms; book the next one."""
+    interval = health_check(st, P, C, t, BURDEN_CHECK_MIN_DAYS, BURDEN_CHECK_MAX_DAYS)
     st.scalars[S_T_LAST_CHECK] = t
     st.scalars[S_T_CHECK] = t + interval
-    return False
 
 
 @kernel
@@ -380,50 +325,48 @@ def _census(st, P, k: int, t: float) -> None:
     st.census_total_cells[k] = total
     st.census_primary_cells[k] = primary
     st.census_ctc_mean[k] = mean
-    st.census_ctc[k] = poisson(P.stream_keys[ST_CTC_COUNT], _pid(st), ROOT_KEY, k, mean)
+    st.census_ctc[k] = poisson(P.stream_keys[ST_CTC_COUNT], patient_of(st), ROOT_KEY, k, mean)
     st.scalars[S_CENSUS_DONE] = k + 1
 
 
 @kernel
-def _finish(st, t_end: float, reason: int) -> None:
-    """End the natural history at t_end: drop lesions seeded after it."""
-    st.scalars[S_T_END] = t_end
-    st.scalars[S_END_REASON] = reason
-    n = int(st.scalars[S_N_LESIONS])
-    while n > 1 and st.t_born[n - 1] > t_end:
-        n -= 1
-    st.scalars[S_N_LESIONS] = n
-    for s in (S_T_INVASION, S_T_BREACH, S_T_FIRST_BLOOD, S_T_FIRST_LYMPH):
-        if st.scalars[s] > t_end:
-            st.scalars[s] = math.inf
+def advance(st, P, C, t_stop: float, horizon_days: float) -> None:
+    """Run the patient's events up to day `t_stop` (at most the horizon); resumable from a saved state.
 
-
-@kernel
-def advance(st, P, t_stop: float, horizon_days: float) -> None:
-    """Run the patient's events up to day `t_stop` (at most the horizon); resumable from a saved state."""
-    if st.scalars[S_END_REASON] != END_RUNNING:
+    Order at equal times: health check, census, clinical event, lesion event.
+    """
+    if is_over(st):
         return
     t_stop = min(t_stop, horizon_days)
     n_census = int(horizon_days / DAYS_PER_YEAR + 1e-9)
     while True:
         best, bi = peek(st)
+        t_clinic, kind = next_clinic_event(st)
+        t_next = min(best, t_clinic)
         t_check = st.scalars[S_T_CHECK]
-        if t_check <= best and t_check <= t_stop:
-            if _check_burden(st, P, t_check):
+        if t_check <= t_next and t_check <= t_stop:
+            st.scalars[S_T_NOW] = t_check
+            _check(st, P, C, t_check)
+            if is_over(st):
                 return
             continue
         k = int(st.scalars[S_CENSUS_DONE])
         t_census = (k + 1) * DAYS_PER_YEAR
-        if k < n_census and t_census <= best and t_census <= t_stop:
+        if k < n_census and t_census <= t_next and t_census <= t_stop:
             _census(st, P, k, t_census)
             continue
-        if best > t_stop:
+        if t_next > t_stop:
             break
-        st.scalars[S_T_NOW] = best
-        _process(st, P, bi, best)
+        st.scalars[S_T_NOW] = t_next
+        if t_clinic <= best:
+            process_clinic_event(st, P, C, kind, t_clinic)
+            if is_over(st):
+                return
+        else:
+            _process(st, P, bi, best)
     st.scalars[S_T_NOW] = t_stop
     if t_stop >= horizon_days:
-        _finish(st, horizon_days, END_HORIZON)
+        finish(st, horizon_days, END_HORIZON)
 
 
 __all__ = ["advance", "burden", "start_patient"]

@@ -17,7 +17,17 @@ from metastasim.engine.events import build_events
 from metastasim.engine.kernel_params import build_kernel_params
 from metastasim.engine.loop import advance, start_patient
 from metastasim.engine.records import RecordBuilder
-from metastasim.engine.state import S_N_LESIONS, S_T_NOW, PatientState, copy_state, new_state
+from metastasim.clinic.clinic_params import build_clinic_params
+from metastasim.engine.state import (
+    C_STOP_AT_DIAGNOSIS,
+    C_STOPPED,
+    C_T_DIAGNOSIS,
+    S_N_LESIONS,
+    S_T_NOW,
+    PatientState,
+    copy_state,
+    new_state,
+)
 from metastasim.params.load import Parameters
 from metastasim.units import DAYS_PER_YEAR
 
@@ -28,17 +38,25 @@ class PatientSimulation:
     """A single patient's simulation; ``advance_to`` runs it forward, ``save``/``load`` keep its state."""
 
     def __init__(
-        self, params: Parameters, seed: int, patient_id: int = 0, years: int = 20, state: PatientState | None = None
+        self,
+        params: Parameters,
+        seed: int,
+        patient_id: int = 0,
+        years: int = 20,
+        state: PatientState | None = None,
+        natural_history: bool = False,
     ) -> None:
         self.params = params
         self.seed = seed
         self.patient_id = patient_id
         self.years = years
+        self.natural_history = natural_history
         self.horizon_days = years * DAYS_PER_YEAR
         self.P = build_kernel_params(params, seed)
+        self.C = build_clinic_params(params, active=not natural_history)
         if state is None:
             state = new_state(CAPACITY, self.P.regional_nodes, years)
-            start_patient(state, self.P, patient_id)
+            start_patient(state, self.P, self.C, patient_id)
         self.state = state
 
     @property
@@ -48,8 +66,32 @@ class PatientSimulation:
 
     def advance_to(self, day: float | None = None) -> PatientSimulation:
         """Run events up to `day` (default: the end of the horizon)."""
-        advance(self.state, self.P, self.horizon_days if day is None else float(day), self.horizon_days)
+        self.state.clinic[C_STOP_AT_DIAGNOSIS] = 0.0
+        advance(self.state, self.P, self.C, self.horizon_days if day is None else float(day), self.horizon_days)
         return self
+
+    def advance_to_diagnosis(self) -> bool:
+        """Run until the cancer is diagnosed (before any treatment); False if the course ended undiagnosed."""
+        self.state.clinic[C_STOP_AT_DIAGNOSIS] = 1.0
+        advance(self.state, self.P, self.C, self.horizon_days, self.horizon_days)
+        self.state.clinic[C_STOP_AT_DIAGNOSIS] = 0.0
+        stopped = bool(self.state.clinic[C_STOPPED])
+        self.state.clinic[C_STOPPED] = 0.0
+        return stopped
+
+    @property
+    def diagnosed(self) -> bool:
+        """Whether the cancer has been diagnosed."""
+        return bool(np.isfinite(self.state.clinic[C_T_DIAGNOSIS]))
+
+    def with_params(self, params: Parameters) -> PatientSimulation:
+        """This patient's current state continued under other parameters (e.g. another treatment policy).
+
+        Only clinic parameters may differ: the biology of a branched patient must stay the same.
+        """
+        return PatientSimulation(
+            params, self.seed, self.patient_id, self.years, copy_state(self.state), self.natural_history
+        )
 
     def lesion_ids(self, site: str) -> list[int]:
         """Lesions (rows) currently in `site` (a name from anatomy.sites.SITES, or "primary")."""
@@ -65,7 +107,9 @@ class PatientSimulation:
 
     def branch(self) -> PatientSimulation:
         """An independent copy of this patient at its current day."""
-        return PatientSimulation(self.params, self.seed, self.patient_id, self.years, copy_state(self.state))
+        return PatientSimulation(
+            self.params, self.seed, self.patient_id, self.years, copy_state(self.state), self.natural_history
+        )
 
     def save(self, path: str | Path) -> None:
         """Write the full state, with the parameters and seed needed to continue it, to an .npz file."""
@@ -77,6 +121,7 @@ class PatientSimulation:
                 "seed": self.seed,
                 "patient_id": self.patient_id,
                 "years": self.years,
+                "natural_history": self.natural_history,
             }
         )
         np.savez_compressed(path, _meta=np.array(meta), **self.state._asdict())
@@ -88,7 +133,7 @@ class PatientSimulation:
             meta = json.loads(str(data["_meta"]))
             state = PatientState(**{name: data[name].copy() for name in PatientState._fields})
         params = Parameters(meta["cancer"], meta["meta"], meta["values"])
-        return cls(params, meta["seed"], meta["patient_id"], meta["years"], state)
+        return cls(params, meta["seed"], meta["patient_id"], meta["years"], state, meta.get("natural_history", False))
 
     def records(self, run_id: str = "patient") -> RecordBuilder:
         """Tables of this patient as simulated so far (call after ``advance_to``)."""

@@ -21,9 +21,11 @@ from metastasim.anatomy.sites import (
 from metastasim.biology.growth import cells_for_diameter, size_after_array, time_to_size_array
 from metastasim.biology.traits import N_TRAITS
 from metastasim.engine.chunk import ChunkOutput
+from metastasim.engine.clinic_records import clinical_columns
 from metastasim.engine.kernel_params import KernelParams
 from metastasim.engine.state import (
     END_REASONS,
+    ENDED_NAMES,
     S_ABSORBED,
     S_DEPTH_PER_RADIUS,
     S_DORMANT_ARRIVALS,
@@ -108,10 +110,10 @@ class RecordBuilder:
     def size_at(self, rows: np.ndarray, day: np.ndarray) -> np.ndarray:
         """Cells of lesions `rows` (global indices) at `day` (1 while dormant, 0 once eliminated)."""
         o = self.o
-        cells = size_after_array(
-            self.P.law, o.rate[rows], self.P.capacity_arg, self.P.exponent_arg, day - o.t_start[rows]
-        )
-        cells = np.where(day < o.t_start[rows], 1.0, cells)
+        # Before a lesion's first treatment it follows its original course; after, its current one.
+        start = np.where(day < o.t_treated[rows], o.t_origin[rows], o.t_start[rows])
+        cells = size_after_array(self.P.law, o.rate[rows], self.P.capacity_arg, self.P.exponent_arg, day - start)
+        cells = np.where(day < start, 1.0, cells)
         return np.where(day >= o.t_clear[rows], 0.0, cells)
 
     def _day_reaching(self, diameter: float) -> np.ndarray:
@@ -119,8 +121,9 @@ class RecordBuilder:
         n = len(o.rate)
         target = np.full(n, cells_for_diameter(diameter, self.P.cells_per_cm3))
         dt = time_to_size_array(self.P.law, o.rate, self.P.capacity_arg, self.P.exponent_arg, np.ones(n), target)
-        day = o.t_start + dt
-        ok = (day <= self.lesion_t_end) & (day < o.t_clear) & (o.t_start <= self.lesion_t_end)
+        day = o.t_origin + dt
+        # Sizes reached after the first treatment are not reconstructed (the clinical log records effects).
+        ok = (day <= self.lesion_t_end) & (day < o.t_clear) & (o.t_origin <= self.lesion_t_end) & (day <= o.t_treated)
         return np.where(ok, day, np.nan)
 
     def _derive_lesions(self) -> None:
@@ -176,6 +179,10 @@ class RecordBuilder:
                 "day_eliminated": np.where(o.t_clear <= self.lesion_t_end, o.t_clear, np.nan),
                 "traits": traits_end,
                 "resistant_fraction_end": resistant,
+                "ended_by": categorical(o.end_cause, ENDED_NAMES),
+                "resistant_subclone_of": o.clone_of,
+                "day_detected": _finite_or_nan(o.t_detected),
+                "day_first_treated": _finite_or_nan(o.t_treated),
             }
         )
         return df[keep].reset_index(drop=True)
@@ -266,6 +273,7 @@ class RecordBuilder:
                 "n_category_end": n_cat,
                 "m_category_end": m_cat,
                 "disease": names,
+                **clinical_columns(o.clinic, self.t_end, o.symptom_day),
             }
         )
 

@@ -12,6 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from metastasim.anatomy.sites import N_DEST
+from metastasim.clinic.codes import N_BURDEN, N_CLINIC_EVENTS, N_SYMPTOMS
 from metastasim.biology.colonisation import PATH_DIRECT, PATH_DORMANT, PATH_ORIGIN
 from metastasim.biology.traits import N_TRAITS
 
@@ -39,11 +40,67 @@ from metastasim.biology.traits import N_TRAITS
 ) = range(19)
 N_SCALARS = 19
 
-END_RUNNING, END_HORIZON, END_LETHAL = 0, 1, 2
-END_REASONS = ("running", "horizon", "lethal tumour burden")
+END_RUNNING, END_HORIZON, END_LETHAL, END_DEATH = 0, 1, 2, 3
+END_REASONS = ("running", "horizon", "lethal tumour burden", "death")
 
 # Phase of a lesion.
 PHASE_DORMANT, PHASE_GROWING, PHASE_CLEARED = 0, 1, 2
+# Why a lesion ended (PatientState.end_cause).
+ENDED_NOT, ENDED_IMMUNE, ENDED_TREATMENT, ENDED_SURGERY = 0, 1, 2, 3
+ENDED_NAMES = ("", "immune system", "treatment", "surgery")
+
+# Indices into PatientState.clinic: the patient's clinical course (codes in clinic.codes).
+(
+    C_AGE_ONSET,
+    C_SEX,
+    C_SCREEN_PARTICIPANT,
+    C_SCREEN_PHASE,
+    C_TARGET_POSITIVE,
+    C_IMMUNO_RESPONDER,
+    C_CARE,
+    C_ROUTE,
+    C_VISIT_REASON,
+    C_T_FIRST_SYMPTOM,
+    C_T_DIAGNOSIS,
+    C_T_OBS,
+    C_N_OBS,
+    C_M_OBS,
+    C_GROUP_OBS,
+    C_SEER_OBS,
+    C_T_TRUE,
+    C_N_TRUE,
+    C_M_TRUE,
+    C_GROUP_TRUE,
+    C_SEER_TRUE,
+    C_NODES_OBS,
+    C_NODES_TRUE,
+    C_SITES_AT_DX,
+    C_SYMPTOMS_AT_DX,
+    C_PLAN,
+    C_STEP,
+    C_LINE,
+    C_CYCLE,
+    C_COURSE,
+    C_NADIR,
+    C_T_SURVEIL_END,
+    C_T_REMISSION,
+    C_T_RECURRENCE,
+    C_T_FIRST_TREATMENT,
+    C_PRIMARY_REMOVED,
+    C_DEATH_CAUSE,
+    C_T_DEATH,
+    C_LOG_N,
+    C_LOG_OVERFLOW,
+    C_SCAN_N,
+    C_VISIT_N,
+    C_SCREEN_N,
+    C_N_FRACTURES,
+    C_STOP_AT_DIAGNOSIS,
+    C_STOPPED,
+    C_DRAW_N,
+) = range(47)
+N_CLINIC = 47
+LOG_CAPACITY = 4096
 
 
 class PatientState(NamedTuple):
@@ -84,6 +141,25 @@ class PatientState(NamedTuple):
     census_primary_cells: np.ndarray  # [years]
     census_ctc: np.ndarray  # [years] int64 CTCs per 7.5 mL drawn at each census
     census_ctc_mean: np.ndarray  # [years]
+    t_origin: np.ndarray  # day growth first began (t_start moves when treatment kills cells)
+    t_treated: np.ndarray  # day a treatment first touched this lesion (inf if never)
+    t_detected: np.ndarray  # day a test first found this lesion (inf if never)
+    clone_of: np.ndarray  # int32 lesion this resistant subclone split from (-1 otherwise)
+    end_cause: np.ndarray  # int8 ENDED_*: what eliminated or removed the lesion
+    n_kills: np.ndarray  # int32 treatment kills applied (keys the extinction draws)
+    cells_before: np.ndarray  # cells at the start of the current treatment course
+    clinic: np.ndarray  # [N_CLINIC] the clinical course (C_* indices)
+    clinic_t: np.ndarray  # [N_CLINIC_EVENTS] day of each pending clinical event (inf if none)
+    symptom_threshold: np.ndarray  # [symptom] cells at which this person notices it
+    symptom_day: np.ndarray  # [symptom] day it began (inf if not yet)
+    site_cells: np.ndarray  # [N_BURDEN] burden by site, primary and total at the last check
+    site_cells_prev: np.ndarray  # [N_BURDEN] the same at the check before
+    log_day: np.ndarray  # clinical log (LOG_CAPACITY rows; C_LOG_N in use)
+    log_kind: np.ndarray  # int16 clinic.codes.LOG_*
+    log_a: np.ndarray  # int32
+    log_b: np.ndarray  # int32
+    log_x: np.ndarray
+    log_y: np.ndarray
 
 
 def new_state(capacity: int, regional_nodes: int, years: int) -> PatientState:
@@ -124,6 +200,25 @@ def new_state(capacity: int, regional_nodes: int, years: int) -> PatientState:
         census_primary_cells=np.zeros(years),
         census_ctc=np.zeros(years, np.int64),
         census_ctc_mean=np.zeros(years),
+        t_origin=np.zeros(capacity),
+        t_treated=np.full(capacity, np.inf),
+        t_detected=np.full(capacity, np.inf),
+        clone_of=np.full(capacity, -1, np.int32),
+        end_cause=np.zeros(capacity, np.int8),
+        n_kills=np.zeros(capacity, np.int32),
+        cells_before=np.zeros(capacity),
+        clinic=np.zeros(N_CLINIC),
+        clinic_t=np.full(N_CLINIC_EVENTS, np.inf),
+        symptom_threshold=np.full(N_SYMPTOMS, np.inf),
+        symptom_day=np.full(N_SYMPTOMS, np.inf),
+        site_cells=np.zeros(N_BURDEN),
+        site_cells_prev=np.zeros(N_BURDEN),
+        log_day=np.zeros(LOG_CAPACITY),
+        log_kind=np.zeros(LOG_CAPACITY, np.int16),
+        log_a=np.zeros(LOG_CAPACITY, np.int32),
+        log_b=np.zeros(LOG_CAPACITY, np.int32),
+        log_x=np.zeros(LOG_CAPACITY),
+        log_y=np.zeros(LOG_CAPACITY),
     )
 
 

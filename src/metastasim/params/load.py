@@ -26,7 +26,7 @@ CANCER_TYPES: tuple[str, ...] = (
     "kidney",
 )
 
-Value = float | int | str | list[float] | dict[str, float]
+Value = float | int | str | list[float] | list[str] | dict[str, float]
 
 
 @dataclass
@@ -121,6 +121,12 @@ def _check_value(spec: ParamSpec, name: str, value: Any) -> Value:
         if value not in spec.choices:
             raise ScenarioError(f"{name} = {value!r} is not valid; choose one of: {', '.join(spec.choices)}")
         return str(value)
+    if spec.kind == "plan":
+        if not isinstance(value, list) or any(v not in spec.choices for v in value):
+            raise ScenarioError(
+                f"{name} must be a list of treatments chosen from: {', '.join(spec.choices)}; got {value!r}"
+            )
+        return [str(v) for v in value]
     if spec.kind == "list":
         if not isinstance(value, list) or not value:
             raise ScenarioError(f"{name} must be a list of increasing numbers, got {value!r}")

@@ -24,15 +24,16 @@ def format_summary(s: dict[str, Any], db: str) -> str:
         COHORT_DISCLAIMER,
         "",
     ]
+    lines.extend(_clinical_lines(s))
     years = list(s["distant_metastasis_fraction"])
-    lines.append("Untreated natural history (no diagnosis or treatment is simulated yet):")
+    lines.append("Spread over time (true disease, whether or not diagnosed or treated):")
     lines.append(f"{'':44}" + "".join(f"{'year ' + y:>10}" for y in years))
     for key, label in (
         ("lymph_node_involvement_fraction", "regional lymph node involved (>= 0.2 mm)"),
         ("distant_metastasis_fraction", "distant metastasis (>= 0.2 mm)"),
         ("distant_macrometastasis_fraction", "distant macrometastasis (>= 2 mm)"),
         ("distant_detectable_fraction", "distant metastasis >= 10 mm"),
-        ("lethal_burden_fraction", "lethal tumour burden reached"),
+        ("death_fraction", "died (any cause)"),
     ):
         lines.append(f"  {label:<42}" + "".join(f"{_pct(s[key][y]):>10}" for y in years))
     lines.append("")
@@ -86,3 +87,46 @@ def format_summary(s: dict[str, Any], db: str) -> str:
         f"(query with SQL, or 'metastasim export {s['run_id']} --parquet DIR')."
     )
     return "\n".join(lines)
+
+
+def _opt(x: float | None, pct: bool = True) -> str:
+    if x is None:
+        return "    —"
+    return f"{100 * x:5.1f}%" if pct else f"{x:5.1f}"
+
+
+def _clinical_lines(s: dict[str, Any]) -> list[str]:
+    """Stage at diagnosis beside SEER, survival by stage, causes of death, presentation by site."""
+    lines = [
+        f"Diagnosed: {s['patients_diagnosed']} of {s['patients']} patients ({_pct(s['diagnosed_fraction'])}); "
+        f"median age at diagnosis {_opt(s['median_age_at_diagnosis'], False)} years; routes: "
+        + ", ".join(f"{k} {_pct(v)}" for k, v in s["diagnosis_route"].items()),
+        "",
+        "Stage at diagnosis (SEER summary stage; published shares renormalised to staged cases, "
+        "data/reference/stage_at_diagnosis.csv):",
+        f"  {'stage':<12}{'observed':>10}{'true':>10}{'published':>11}{'5-y survival':>14}",
+    ]
+    published = s["stage_at_diagnosis_published_percent"]
+    for stage, share in s["stage_at_diagnosis"].items():
+        ref = published.get(stage)
+        ref_text = "       n/a" if ref is None else f"{ref:9.1f}%"
+        lines.append(
+            f"  {stage:<12}{_pct(share):>10}{_pct(s['stage_at_diagnosis_true'].get(stage)):>10}{ref_text:>11}"
+            f"{_pct(s['survival_5y_by_stage'].get(stage)):>14}"
+        )
+    lines.append("  The observed stage counts only what tests found; the true stage counts every deposit of 0.2 mm.")
+    groups = s["stage_group_at_diagnosis"]
+    lines.append(
+        "  Stage groups (observed): "
+        + ", ".join(f"{g} {_pct(v)} (5-y survival {_pct(s['survival_5y_by_stage_group'].get(g))})"
+                    for g, v in groups.items() if v > 0)
+    )
+    lines.append("")
+    lines.append(f"Causes of death ({s['deaths']} deaths): "
+                 + ", ".join(f"{k} {_pct(v)}" for k, v in s["causes_of_death"].items()))
+    if s["symptoms_at_presentation_by_site"]:
+        lines.append("Symptoms at diagnosis of patients with metastases found at diagnosis, by site:")
+        for site, syms in s["symptoms_at_presentation_by_site"].items():
+            lines.append(f"  {SITE_LABELS.get(site, site):<16}" + ", ".join(f"{k} {_pct(v)}" for k, v in syms.items()))
+    lines.append("")
+    return lines

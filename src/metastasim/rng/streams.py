@@ -28,6 +28,21 @@ STREAM_NAMES: tuple[str, ...] = (
     "colonisation.dormancy_duration",
     "immune.clearance",
     "circulation.ctc_count",
+    "patient.age",
+    "patient.sex",
+    "patient.other_cause_death",
+    "symptoms.threshold",
+    "symptoms.visit_delay",
+    "clinic.scan",
+    "clinic.pathology",
+    "clinic.incidental_scan",
+    "screening.participation",
+    "screening.test",
+    "treatment.target",
+    "treatment.immune_response",
+    "treatment.extinction",
+    "treatment.surgery",
+    "treatment.toxicity",
 )
 
 
@@ -45,6 +60,21 @@ ST_COLONISATION_PATH = 9
 ST_DORMANCY_DURATION = 10
 ST_IMMUNE_CLEARANCE = 11
 ST_CTC_COUNT = 12
+ST_AGE = 13
+ST_SEX = 14
+ST_OTHER_DEATH = 15
+ST_SYMPTOM_THRESHOLD = 16
+ST_VISIT_DELAY = 17
+ST_SCAN = 18
+ST_PATHOLOGY = 19
+ST_INCIDENTAL = 20
+ST_SCREEN_PARTICIPATION = 21
+ST_SCREEN_TEST = 22
+ST_TARGET = 23
+ST_IMMUNE_RESPONSE = 24
+ST_EXTINCTION = 25
+ST_SURGERY = 26
+ST_TOXICITY = 27
 
 
 def _splitmix64(x: int) -> int:

@@ -1,0 +1,1 @@
+"""The clinic: what can be seen, decided and done for a simulated patient."""

@@ -1,0 +1,191 @@
+"""Treatments acting on the lesions they reach: cell kill, resistant subclones, removal.
+
+Every treatment is a kill of some lesions at some day. Growth between treatments stays in closed form:
+a lesion reduced to x cells continues exactly as a lesion of x cells would, which is done by moving the
+day its growth (from one cell) began. Few survivors die out by chance (Poisson extinction).
+
+- chemotherapy: fractional log-kill per cycle, proportional to the lesion's own growth rate (Norton-Simon);
+  dormant cells, not cycling, are spared;
+- targeted therapy: sensitive cells regress at a fixed net rate; a lesion whose resistant subclone has arisen
+  (Bozic et al. 2013) is split into a sensitive part and a resistant lesion that keeps growing;
+- immunotherapy: responders' lesions lose a fixed log of cells per cycle;
+- radiation: the linear-quadratic surviving fraction of the course on the irradiated lesions;
+- surgery: removes the primary with its regional nodes, or a few resectable metastases.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from metastasim._jit import kernel
+from metastasim.anatomy.sites import BRAIN
+from metastasim.biology.growth import operational_time, specific_rate_at, time_to_size
+from metastasim.biology.shedding import flush, init_thresholds, lesion_size
+from metastasim.biology.evolution import resistant_fraction
+from metastasim.clinic.burden import is_alive
+from metastasim.clinic.codes import LOG_TREATMENT_EFFECT
+from metastasim.clinic.log import log
+from metastasim.engine.scheduling import pid, refresh_seeding, schedule
+from metastasim.engine.state import (
+    ENDED_TREATMENT,
+    PHASE_CLEARED,
+    PHASE_GROWING,
+    S_DOUBLING_TIME,
+    S_N_LESIONS,
+    S_OVERFLOW,
+)
+from metastasim.rng.philox import mix64, uniform
+from metastasim.rng.streams import ST_EXTINCTION
+
+#: Below this many expected survivors, extinction is drawn (survivors are Poisson distributed).
+EXTINCTION_CELLS = 50.0
+CLONE_SALT = np.uint64(0x5EED_C10E)
+
+
+@kernel
+def eradicate(st, P, L: int, t: float, cause: int) -> None:
+    """Lesion L is gone at day t (killed or removed)."""
+    flush(st, P, L, t)
+    st.phase[L] = PHASE_CLEARED
+    st.t_clear[L] = t
+    st.end_cause[L] = cause
+    if st.t_treated[L] == math.inf:
+        st.t_treated[L] = t
+    if st.node[L] >= 0 and st.node_lesion[st.node[L]] == L:
+        st.node_lesion[st.node[L]] = -1
+    schedule(st, P, L)
+
+
+@kernel
+def set_size(st, P, L: int, t: float, cells: float) -> None:
+    """Lesion L has `cells` cells at day t and grows on from there (moves the start of its growth)."""
+    flush(st, P, L, t)
+    dt = time_to_size(P.law, st.rate[L], P.capacity_arg, P.exponent_arg, 1.0, max(cells, 1.0))
+    st.t_start[L] = t - dt
+    st.t_flush[L] = t
+    st.clock_at_flush[L] = operational_time(
+        P.law, st.rate[L], P.capacity_arg, P.exponent_arg, P.alpha, P.e1_origin, dt
+    )
+    refresh_seeding(st, P, L, t)
+
+
+@kernel
+def kill(st, P, L: int, t: float, ln_kill: float) -> float:
+    """Kill a fraction 1 - exp(-ln_kill) of lesion L's cells at day t; return the cells left (0 if gone)."""
+    if ln_kill <= 0.0 or not is_alive(st, L, t):
+        return lesion_size(st, P, L, t) if is_alive(st, L, t) else 0.0
+    x = lesion_size(st, P, L, t)
+    left = x * math.exp(-ln_kill)
+    st.n_kills[L] += 1
+    if st.t_treated[L] == math.inf:
+        st.t_treated[L] = t
+    if left < EXTINCTION_CELLS:
+        u = uniform(P.stream_keys[ST_EXTINCTION], pid(st), st.key[L], st.n_kills[L])
+        if u < math.exp(-left):
+            eradicate(st, P, L, t, ENDED_TREATMENT)
+            return 0.0
+        left = max(left, 1.0)
+    set_size(st, P, L, t, left)
+    return left
+
+
+@kernel
+def split_resistant(st, P, L: int, t: float) -> int:
+    """Split lesion L's resistant subclone off as its own lesion (returns its row, -1 if none or no room).
+
+    The subclone has the share of cells given by biology.evolution.resistant_fraction; it shares the
+    lesion's place and traits, is not subject to immune elimination (it grows inside an established
+    tumour) and its cells were already counted in the parent's shedding up to day t.
+    """
+    if st.t_resistant[L] == -math.inf or st.t_resistant[L] > t:
+        return -1
+    x = lesion_size(st, P, L, t)
+    r = max(1.0, resistant_fraction(st, P, L, t) * x)
+    n = int(st.scalars[S_N_LESIONS])
+    if n >= st.key.shape[0]:
+        st.scalars[S_OVERFLOW] += 1
+        return -1
+    dt = time_to_size(P.law, st.rate[L], P.capacity_arg, P.exponent_arg, 1.0, r)
+    st.key[n] = mix64(st.key[L], CLONE_SALT)
+    st.parent[n] = L
+    st.clone_of[n] = L
+    st.site[n] = st.site[L]
+    st.node[n] = -1
+    st.route[n] = st.route[L]
+    st.path[n] = st.path[L]
+    st.phase[n] = PHASE_GROWING
+    st.t_born[n] = t
+    st.t_start[n] = t - dt
+    st.t_origin[n] = t - dt
+    st.rate[n] = st.rate[L]
+    st.inherited[n] = st.traits[L]
+    st.traits[n] = st.traits[L]
+    for i in range(st.trait_time.shape[1]):
+        st.trait_time[n, i] = st.trait_time[L, i]
+    st.t_resistant[n] = -math.inf
+    st.t_clear[n] = math.inf
+    st.n_seeded[n] = 0
+    st.n_seeded_dest[n, :] = 0
+    st.t_shed[n] = math.inf
+    st.dest_next[n] = -1
+    st.version[n] = 0
+    st.t_treated[n] = t
+    st.t_detected[n] = st.t_detected[L]
+    st.end_cause[n] = 0
+    st.n_kills[n] = 0
+    st.cells_before[n] = r
+    st.scalars[S_N_LESIONS] = n + 1
+    init_thresholds(st, P, n, pid(st))
+    st.t_flush[n] = t
+    st.clock_at_flush[n] = operational_time(
+        P.law, st.rate[n], P.capacity_arg, P.exponent_arg, P.alpha, P.e1_origin, dt
+    )
+    refresh_seeding(st, P, n, t)
+    # The parent keeps its sensitive cells only.
+    st.t_resistant[L] = math.inf
+    set_size(st, P, L, t, max(1.0, x - r))
+    return n
+
+
+@kernel
+def chemo_ln_kill(st, P, C, L: int, t: float, factor: float) -> float:
+    """Norton-Simon log-kill of one cycle: proportional to the lesion's specific growth rate."""
+    x = lesion_size(st, P, L, t)
+    g = specific_rate_at(P.law, st.rate[L], P.capacity_arg, P.exponent_arg, x)
+    g_ref = math.log(2.0) / st.scalars[S_DOUBLING_TIME]
+    k = min(C.chemo_ln_kill * g / g_ref, C.chemo_max_ln_kill) * factor
+    if st.site[L] == BRAIN:
+        k *= C.brain_penetration
+    return k
+
+
+@kernel
+def targeted_ln_kill(st, P, C, L: int, t: float) -> float:
+    """Targeted-therapy kill of one cycle on sensitive cells: net regression at the published rate.
+
+    The kill also cancels the regrowth between cycles, so sensitive cells shrink at the net rate.
+    """
+    x = lesion_size(st, P, L, t)
+    g = specific_rate_at(P.law, st.rate[L], P.capacity_arg, P.exponent_arg, x)
+    return (C.targeted_regression + g) * C.cycle_days
+
+
+@kernel
+def begin_course(st, P, t: float) -> None:
+    """Remember every living lesion's size at the start of a course (for the effect rows of the log)."""
+    for L in range(int(st.scalars[S_N_LESIONS])):
+        st.cells_before[L] = lesion_size(st, P, L, t) if is_alive(st, L, t) else 0.0
+
+
+@kernel
+def log_course_effect(st, P, C, t: float, treatment: int) -> None:
+    """Log each lesion's cells before and after a course (lesions of at least 0.2 mm at its start)."""
+    for L in range(int(st.scalars[S_N_LESIONS])):
+        before = st.cells_before[L]
+        if before < C.micro_cells or st.t_treated[L] > t:
+            continue
+        after = lesion_size(st, P, L, t) if is_alive(st, L, t) else 0.0
+        log(st, t, LOG_TREATMENT_EFFECT, treatment, L, before, after)
+        st.cells_before[L] = 0.0
