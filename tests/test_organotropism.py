@@ -18,7 +18,9 @@ YEARS = 20
 
 
 def _cohort(cancer):
-    return simulate_tables(load_parameters(cancer), 1, 0, COHORT, YEARS, "organotropism", with_events=False, natural_history=True)
+    return simulate_tables(
+        load_parameters(cancer), 1, 0, COHORT, YEARS, "organotropism", with_events=False, natural_history=True
+    )
 
 
 @pytest.mark.parametrize("cancer", [c for c in CANCER_TYPES if most_common_reference_site(c) is not None])

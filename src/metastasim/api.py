@@ -17,7 +17,8 @@ import pandas as pd
 from metastasim.cohort.run import DEFAULT_DB, CohortConfig, CohortResult
 from metastasim.cohort.run import run_cohort as _run_cohort
 from metastasim.engine.patient import PatientSimulation
-from metastasim.params.load import load_parameters
+from metastasim.errors import ScenarioError, unknown_key_message
+from metastasim.params.load import flatten_overrides, load_parameters
 from metastasim.report.story import format_story
 from metastasim.storage.store import RunStore
 
@@ -46,7 +47,7 @@ def simulate_patient(
     cancer: str = "colorectal",
     seed: int = 1,
     patient_id: int = 0,
-    years: int = 20,
+    years: int = 40,
     overrides: dict[str, Any] | None = None,
 ) -> PatientStory:
     """Simulate one virtual patient from the first malignant cell for `years` years."""
@@ -60,6 +61,44 @@ def simulate_patient(
         tables["timeseries"],
         params.meta.get("label", cancer),
     )
+
+
+def branch_patient(
+    cancer: str,
+    arms: list[str],
+    seed: int = 1,
+    patient_id: int = 0,
+    years: int = 40,
+) -> dict[str, PatientStory]:
+    """Simulate one patient up to diagnosis, save that state, and continue it under each named policy.
+
+    Policies are named in ``data/policies.toml``; the branches share everything before diagnosis.
+    """
+    policies = load_policies()
+    for arm in arms:
+        if arm not in policies:
+            raise ScenarioError(unknown_key_message("treatment policy", arm, tuple(policies)))
+    params = load_parameters(cancer)
+    sim = PatientSimulation(params, seed, patient_id, years)
+    if not sim.advance_to_diagnosis():
+        raise ScenarioError(f"patient {patient_id} (seed {seed}) is not diagnosed within {years} years; try another")
+    stories = {}
+    for arm in arms:
+        branch = sim.with_params(load_parameters(cancer, policies[arm])).advance_to()
+        t = branch.tables()
+        stories[arm] = PatientStory(
+            t["patients"].iloc[0], t["lesions"], t["events"], t["timeseries"], params.meta.get("label", cancer)
+        )
+    return stories
+
+
+def load_policies() -> dict[str, dict[str, Any]]:
+    """Named treatment policies (parameter overrides of the clinic) from data/policies.toml."""
+    import tomllib
+    from importlib import resources
+
+    data = tomllib.loads(resources.files("metastasim.data").joinpath("policies.toml").read_text("utf-8"))
+    return {name: flatten_overrides(table.get("parameters", {})) for name, table in data.items()}
 
 
 def run_cohort(
@@ -91,4 +130,12 @@ def run_cohort(
     return _run_cohort(config, db=db, progress=progress)
 
 
-__all__ = ["PatientSimulation", "PatientStory", "load_parameters", "run_cohort", "simulate_patient"]
+__all__ = [
+    "PatientSimulation",
+    "PatientStory",
+    "branch_patient",
+    "load_parameters",
+    "load_policies",
+    "run_cohort",
+    "simulate_patient",
+]

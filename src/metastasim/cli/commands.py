@@ -46,6 +46,8 @@ def patient(args: argparse.Namespace) -> int:
     _check_int("years", args.years, 1, 100)
     _check_int("patient", args.patient, 0, 2**32 - 1)
     _check_int("seed", args.seed, 0, 2**63 - 1)
+    if args.branch_at or args.arms:
+        return _branch(args)
     story = simulate_patient(args.cancer, seed=args.seed, patient_id=args.patient, years=args.years)
     if args.json:
         print(
@@ -174,4 +176,53 @@ def params(args: argparse.Namespace) -> int:
         for r in rows:
             value = f"{r['value']:g}" if isinstance(r["value"], float) else str(r["value"])
             print(f"{r['name']:<48} {value:<22} {r['unit']:<20} {r['range']:<22} {r['source']}")
+    return 0
+
+
+def _branch(args: argparse.Namespace) -> int:
+    """One patient up to diagnosis, then continued under each treatment policy of --arms."""
+    from metastasim.api import branch_patient
+    from metastasim.errors import ScenarioError
+
+    if not args.branch_at or not args.arms:
+        raise ScenarioError(
+            "--branch-at and --arms go together, e.g. --branch-at diagnosis --arms guideline,no_treatment"
+        )
+    arms = [a.strip() for a in args.arms.split(",") if a.strip()]
+    stories = branch_patient(args.cancer, arms, seed=args.seed, patient_id=args.patient, years=args.years)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    arm: {
+                        "patient": _jsonable(st.patient.to_dict()),
+                        "events": _records(st.events.drop(columns="run_id")),
+                    }
+                    for arm, st in stories.items()
+                },
+                indent=1,
+            )
+        )
+        return 0
+    for arm, story in stories.items():
+        print(f"=== arm '{arm}' (identical up to diagnosis, then this treatment policy) ===")
+        print(story.text())
+        print()
+    return 0
+
+
+def trial(args: argparse.Namespace) -> int:
+    """Run an in-silico trial from a scenario file and write its curves and summary."""
+    from metastasim.cohort.trial import format_trial, read_trial, run_trial, write_trial_outputs
+
+    spec = read_trial(args.scenario)
+    if args.patients is not None:
+        _check_int("patients", args.patients, 1, 2**32 - 1)
+        spec.patients = args.patients
+    result = run_trial(spec, db=args.db, progress=not (args.quiet or args.json))
+    files = write_trial_outputs(result, args.out or f"trial-{spec.name}")
+    if args.json:
+        print(json.dumps(_jsonable(result.summary), indent=1, default=str))
+    else:
+        print(format_trial(result.summary, files))
     return 0

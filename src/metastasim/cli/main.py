@@ -41,8 +41,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cancer", default="colorectal", help=f"cancer type: {', '.join(CANCER_TYPES)}")
     p.add_argument("--seed", type=int, default=1, help="run seed (default 1)")
     p.add_argument("--patient", type=int, default=0, help="patient id within the seed's cohort (default 0)")
-    p.add_argument("--years", type=int, default=20, help="years to simulate from the first cell (default 20)")
+    p.add_argument("--years", type=int, default=40, help="years to simulate from the first cell (default 40)")
     p.add_argument("--json", action="store_true", help="print structured JSON instead of text")
+    p.add_argument("--branch-at", choices=["diagnosis"], default=None,
+                   help="save the patient's state at this moment and continue it under each of --arms")
+    p.add_argument("--arms", default=None, help="comma-separated treatment policies for --branch-at "
+                   "(see data/policies.toml: guideline, surgery_only, chemotherapy, targeted, immunotherapy, "
+                   "radiation, no_treatment)")
+
+    t = sub.add_parser("trial", help="run an in-silico trial: two or more arms on the same virtual patients")
+    t.add_argument("scenario", help="trial scenario TOML (see examples/trial_*.toml)")
+    t.add_argument("--db", default="metastasim.duckdb", help="DuckDB file (default ./metastasim.duckdb)")
+    t.add_argument("--out", default=None, help="directory for km.png, km.html and summary.json (default trial-NAME)")
+    t.add_argument("--patients", type=int, default=None, help="override the scenario's patients per arm")
+    t.add_argument("--json", action="store_true", help="print the summary as JSON")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
 
     r = sub.add_parser("run", help="simulate a cohort, store it in DuckDB and print a summary")
     r.add_argument("scenario", nargs="?", help="optional scenario TOML file (flags given override it)")
@@ -103,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         "export": commands.export,
         "experiment": commands.experiment,
         "params": commands.params,
+        "trial": commands.trial,
     }[args.command]
     try:
         return handler(args)

@@ -28,8 +28,8 @@ from metastasim.biology.shedding import lesion_size
 from metastasim.clinic.burden import crossing_day, is_alive, masked, update_site_cells
 from metastasim.clinic.codes import (
     BONE_SCAN,
-    CARE_SURVEILLANCE,
     CARE_SUPPORTIVE,
+    CARE_SURVEILLANCE,
     CARE_SYSTEMIC,
     CARE_TREATMENT,
     CARE_UNDIAGNOSED,
@@ -205,7 +205,9 @@ def start_clinic(st, P, C) -> None:
         z = standard_normal(keys[ST_SYMPTOM_THRESHOLD], patient, ROOT, s)
         st.symptom_threshold[s] = C.symptom_threshold_cells[s] * math.exp(C.symptom_log_sd * z)
     st.clinic[C_TARGET_POSITIVE] = 1.0 if uniform(keys[ST_TARGET], patient, ROOT, 0) < C.target_share else 0.0
-    st.clinic[C_IMMUNO_RESPONDER] = 1.0 if uniform(keys[ST_IMMUNE_RESPONSE], patient, ROOT, 0) < C.immuno_response else 0.0
+    st.clinic[C_IMMUNO_RESPONDER] = (
+        1.0 if uniform(keys[ST_IMMUNE_RESPONSE], patient, ROOT, 0) < C.immuno_response else 0.0
+    )
     if C.screen_test > 0 and uniform(keys[ST_SCREEN_PARTICIPATION], patient, ROOT, 0) < C.screen_uptake:
         st.clinic[C_SCREEN_PARTICIPANT] = 1.0
         st.clinic[C_SCREEN_PHASE] = uniform(keys[ST_SCREEN_PARTICIPATION], patient, ROOT, 1)
@@ -520,7 +522,9 @@ def _incidental(st, P, C, t: float) -> None:
     """Imaging done for another reason may find the cancer (CT of chest and abdomen)."""
     n = int(st.clinic[C_DRAW_N]) + 1
     st.clinic[C_DRAW_N] = n
-    st.clinic_t[CE_INCIDENTAL] = t + exponential(P.stream_keys[ST_INCIDENTAL], pid(st), ROOT, n) / C.incidental_rate_per_day
+    st.clinic_t[CE_INCIDENTAL] = (
+        t + exponential(P.stream_keys[ST_INCIDENTAL], pid(st), ROOT, n) / C.incidental_rate_per_day
+    )
     if st.clinic[C_CARE] != CARE_UNDIAGNOSED:
         st.clinic_t[CE_INCIDENTAL] = math.inf
         return
@@ -571,8 +575,10 @@ def _resectable_organ(st, C, t: float) -> int:
 
 @kernel
 def _operate(st, P, C, t: float, organ: int) -> bool:
-    """Remove the primary with its regional nodes (if present) and, when `organ` >= 0, the detected metastases
-    in it. Returns False if the patient died of the operation."""
+    """Remove the primary with its regional nodes (if present), and the detected metastases of `organ` (>= 0).
+
+    Returns False if the patient died of the operation.
+    """
     patient = pid(st)
     removed = 0
     margin = 0
@@ -721,8 +727,10 @@ def _start_systemic_line(st, P, C, t: float) -> None:
     st.clinic[C_LINE] += 1
     agents = _course_agents(st, C, t, False)
     plan = int(st.clinic[C_PLAN])
-    if st.clinic[C_LINE] == 1 and plan & (1 << TR_PALLIATIVE_RT) and (
-        _has_symptom_of(st, C, BONE) or _has_symptom_of(st, C, BRAIN)
+    if (
+        st.clinic[C_LINE] == 1
+        and plan & (1 << TR_PALLIATIVE_RT)
+        and (_has_symptom_of(st, C, BONE) or _has_symptom_of(st, C, BRAIN))
     ):
         _radiate(st, P, C, t, True)
     if agents == 0:
@@ -732,7 +740,7 @@ def _start_systemic_line(st, P, C, t: float) -> None:
         return
     st.clinic[C_CARE] = CARE_SYSTEMIC
     st.clinic_t[CE_SURVEIL] = math.inf
-    found, total_mm, _ = scan(st, P, C, t, C.staging_modality, BODY_SCAN, 0, False)
+    total_mm = scan(st, P, C, t, C.staging_modality, BODY_SCAN, 0, False)[1]
     st.clinic[C_NADIR] = total_mm
     if _start_course(st, P, C, t, agents):
         st.clinic_t[CE_TREAT] = t
@@ -823,8 +831,10 @@ def _palliative_cycle(st, P, C, t: float) -> None:
 
 @kernel
 def _assess(st, P, C, t: float) -> bool:
-    """Response scan (RECIST-like): True on progression (sum of diameters up 20% from the nadir, or a new
-    lesion of 10 mm or more)."""
+    """Response scan (RECIST-like): True on progression.
+
+    Progression is a sum of diameters up 20% (and 5 mm) from the nadir, or a new lesion of 10 mm or more.
+    """
     found, total_mm, new = scan(st, P, C, t, C.staging_modality, BODY_SCAN, 0, False)
     nadir = st.clinic[C_NADIR]
     progression = (total_mm > RECIST_PROGRESSION * nadir and total_mm - nadir >= 5.0) or _new_large(st, P, t, new)

@@ -136,7 +136,7 @@ def _plan_mask(names: list[str]) -> int:
 
 
 def _lq_ln_survival(alpha: float, alpha_beta: float, dose: float, fractions: int) -> float:
-    """ln of the linear-quadratic surviving fraction: -n(αd + βd²) with β = α/(α/β)."""
+    """Ln of the linear-quadratic surviving fraction: -n(αd + βd²) with β = α/(α/β)."""
     beta = alpha / alpha_beta
     return -fractions * (alpha * dose + beta * dose * dose)
 

@@ -78,7 +78,14 @@ def symptom_site_mask() -> list[int]:
 
 # --- imaging ------------------------------------------------------------------------------------------
 MODALITIES: tuple[str, ...] = (
-    "CT", "MRI", "PET", "ultrasound", "mammography", "bone_scan", "endoscopy", "clinical_exam"
+    "CT",
+    "MRI",
+    "PET",
+    "ultrasound",
+    "mammography",
+    "bone_scan",
+    "endoscopy",
+    "clinical_exam",
 )
 CT, MRI, PET, ULTRASOUND, MAMMOGRAPHY, BONE_SCAN, ENDOSCOPY, CLINICAL_EXAM = range(len(MODALITIES))
 N_MODALITIES = len(MODALITIES)
@@ -152,7 +159,11 @@ DEATH_CAUSES: tuple[str, ...] = (
     CAUSE_OTHER,
 ) = range(len(DEATH_CAUSES))
 #: Organs whose failure kills, with the death cause each gives.
-VITAL_ORGANS: tuple[tuple[str, int], ...] = (("liver", CAUSE_LIVER), ("lung", CAUSE_RESPIRATORY), ("brain", CAUSE_BRAIN))
+VITAL_ORGANS: tuple[tuple[str, int], ...] = (
+    ("liver", CAUSE_LIVER),
+    ("lung", CAUSE_RESPIRATORY),
+    ("brain", CAUSE_BRAIN),
+)
 
 # --- the clinical log ---------------------------------------------------------------------------------
 #: Kinds of rows in a patient's clinical log (kernel codes; the story turns them into sentences).

@@ -21,9 +21,9 @@ import numpy as np
 
 from metastasim._jit import kernel
 from metastasim.anatomy.sites import BRAIN
+from metastasim.biology.evolution import resistant_fraction
 from metastasim.biology.growth import operational_time, specific_rate_at, time_to_size
 from metastasim.biology.shedding import flush, init_thresholds, lesion_size
-from metastasim.biology.evolution import resistant_fraction
 from metastasim.clinic.burden import is_alive
 from metastasim.clinic.codes import LOG_TREATMENT_EFFECT
 from metastasim.clinic.log import log
@@ -65,9 +65,7 @@ def set_size(st, P, L: int, t: float, cells: float) -> None:
     dt = time_to_size(P.law, st.rate[L], P.capacity_arg, P.exponent_arg, 1.0, max(cells, 1.0))
     st.t_start[L] = t - dt
     st.t_flush[L] = t
-    st.clock_at_flush[L] = operational_time(
-        P.law, st.rate[L], P.capacity_arg, P.exponent_arg, P.alpha, P.e1_origin, dt
-    )
+    st.clock_at_flush[L] = operational_time(P.law, st.rate[L], P.capacity_arg, P.exponent_arg, P.alpha, P.e1_origin, dt)
     refresh_seeding(st, P, L, t)
 
 
@@ -139,9 +137,7 @@ def split_resistant(st, P, L: int, t: float) -> int:
     st.scalars[S_N_LESIONS] = n + 1
     init_thresholds(st, P, n, pid(st))
     st.t_flush[n] = t
-    st.clock_at_flush[n] = operational_time(
-        P.law, st.rate[n], P.capacity_arg, P.exponent_arg, P.alpha, P.e1_origin, dt
-    )
+    st.clock_at_flush[n] = operational_time(P.law, st.rate[n], P.capacity_arg, P.exponent_arg, P.alpha, P.e1_origin, dt)
     refresh_seeding(st, P, n, t)
     # The parent keeps its sensitive cells only.
     st.t_resistant[L] = math.inf

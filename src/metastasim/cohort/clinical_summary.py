@@ -1,5 +1,7 @@
-"""Clinical summaries of a cohort: stage at diagnosis beside SEER, survival by stage, causes of death,
-symptoms at presentation by metastatic site."""
+"""Clinical summaries of a cohort.
+
+Stage at diagnosis beside SEER, survival by stage, causes of death, symptoms at presentation by site.
+"""
 
 from __future__ import annotations
 
@@ -45,9 +47,15 @@ def stage_table(cancer: str, patients: pd.DataFrame) -> pd.DataFrame:
         obs = 100.0 * float((dx["seer_stage_observed"] == s).mean()) if len(dx) else np.nan
         true = 100.0 * float((dx["seer_stage_true"] == s).mean()) if len(dx) else np.nan
         published = ref[s]
-        rows.append({"stage": s, "simulated_percent": obs, "true_percent": true,
-                     "published_percent": published,
-                     "difference_points": (obs - published) if published is not None else np.nan})
+        rows.append(
+            {
+                "stage": s,
+                "simulated_percent": obs,
+                "true_percent": true,
+                "published_percent": published,
+                "difference_points": (obs - published) if published is not None else np.nan,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -86,9 +94,9 @@ def clinical_summary(cancer: str, patients: pd.DataFrame) -> dict[str, Any]:
         "stage_at_diagnosis": stage_share,
         "stage_at_diagnosis_true": {r.stage: r.true_percent / 100.0 for r in stages.itertuples()} if n_dx else {},
         "stage_at_diagnosis_published_percent": stage_reference(cancer),
-        "stage_group_at_diagnosis": {
-            g: float((dx["stage_observed"] == g).mean()) for g in STAGE_GROUPS
-        } if n_dx else {},
+        "stage_group_at_diagnosis": {g: float((dx["stage_observed"] == g).mean()) for g in STAGE_GROUPS}
+        if n_dx
+        else {},
         "survival_5y_by_stage": {s: _finite(by_seer.get(s)) for s in SEER_STAGES},
         "survival_5y_by_stage_group": {g: _finite(by_group.get(g)) for g in STAGE_GROUPS},
         "survival_km_by_stage": km.replace({np.nan: None}).to_dict(orient="records") if len(km) else [],

@@ -11,7 +11,6 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from metastasim.biology.traits import N_TRAITS
 from metastasim.clinic.clinic_params import ClinicParams
 from metastasim.clinic.codes import N_SYMPTOMS
 from metastasim.engine.kernel_params import KernelParams
@@ -23,9 +22,27 @@ LESION_CAPACITY = 4096
 
 #: Per-lesion state arrays copied into the records, in ChunkOutput order (after patient and row).
 LESION_FIELDS: tuple[str, ...] = (
-    "key", "parent", "site", "node", "route", "path", "phase", "t_born", "t_start", "rate", "inherited",
-    "traits", "trait_time", "t_resistant", "t_clear", "n_seeded", "t_origin", "t_treated", "t_detected",
-    "clone_of", "end_cause",
+    "key",
+    "parent",
+    "site",
+    "node",
+    "route",
+    "path",
+    "phase",
+    "t_born",
+    "t_start",
+    "rate",
+    "inherited",
+    "traits",
+    "trait_time",
+    "t_resistant",
+    "t_clear",
+    "n_seeded",
+    "t_origin",
+    "t_treated",
+    "t_detected",
+    "clone_of",
+    "end_cause",
 )
 LOG_FIELDS: tuple[str, ...] = ("log_day", "log_kind", "log_a", "log_b", "log_x", "log_y")
 
@@ -77,18 +94,27 @@ def chunk_output_of(st: PatientState, patient_id: int) -> ChunkOutput:
     n = int(st.scalars[S_N_LESIONS])
     m = int(st.clinic[C_LOG_N])
     d = st._asdict()
-    return ChunkOutput(
-        st.scalars[None, :].copy(), st.clinic[None, :].copy(), st.symptom_day[None, :].copy(),
-        st.census_total_cells[None, :].copy(), st.census_primary_cells[None, :].copy(),
-        st.census_ctc[None, :].copy(), st.census_ctc_mean[None, :].copy(), np.full(n, patient_id, np.int64),
-        np.arange(n, dtype=np.int32), *(d[f][:n].copy() for f in LESION_FIELDS),
-        np.full(m, patient_id, np.int64), *(d[f][:m].copy() for f in LOG_FIELDS),
+    return ChunkOutput._make(
+        [
+            st.scalars[None, :].copy(),
+            st.clinic[None, :].copy(),
+            st.symptom_day[None, :].copy(),
+            st.census_total_cells[None, :].copy(),
+            st.census_primary_cells[None, :].copy(),
+            st.census_ctc[None, :].copy(),
+            st.census_ctc_mean[None, :].copy(),
+            np.full(n, patient_id, np.int64),
+            np.arange(n, dtype=np.int32),
+            *(d[f][:n].copy() for f in LESION_FIELDS),
+            np.full(m, patient_id, np.int64),
+            *(d[f][:m].copy() for f in LOG_FIELDS),
+        ]
     )
 
 
 def _lesion_buffers(n: int, st: PatientState) -> list[np.ndarray]:
     d = st._asdict()
-    out = [np.zeros(n, np.int64), np.zeros(n, np.int32)]
+    out: list[np.ndarray] = [np.zeros(n, np.int64), np.zeros(n, np.int32)]
     for f in LESION_FIELDS:
         a = d[f]
         out.append(np.zeros((n, *a.shape[1:]), a.dtype))
@@ -170,16 +196,14 @@ def _run_patients(st, P, C, first_id, n_patients, start_index, horizon_days, per
     return n_patients, cursor, log_cursor
 
 
-def _grow(buffers: list[np.ndarray], used: int, st: PatientState, make) -> list[np.ndarray]:  # noqa: ANN001
+def _grow(buffers: list[np.ndarray], used: int, st: PatientState, make) -> list[np.ndarray]:
     grown = make(2 * len(buffers[0]), st)
     for old, new in zip(buffers, grown, strict=True):
         new[:used] = old[:used]
     return grown
 
 
-def simulate_chunk(
-    P: KernelParams, C: ClinicParams, first_patient_id: int, n_patients: int, years: int
-) -> ChunkOutput:
+def simulate_chunk(P: KernelParams, C: ClinicParams, first_patient_id: int, n_patients: int, years: int) -> ChunkOutput:
     """Simulate patients ``first_patient_id .. first_patient_id + n_patients - 1`` for `years` years."""
     horizon_days = years * DAYS_PER_YEAR
     st: PatientState = new_state(LESION_CAPACITY, P.regional_nodes, years)
@@ -197,13 +221,21 @@ def simulate_chunk(
     index, cursor, log_cursor = 0, 0, 0
     while True:
         index, cursor, log_cursor = _run_patients(
-            st, P, C, first_patient_id, n_patients, index, horizon_days, per_patient, tuple(lb), cursor,
-            tuple(logb), log_cursor,
+            st,
+            P,
+            C,
+            first_patient_id,
+            n_patients,
+            index,
+            horizon_days,
+            per_patient,
+            tuple(lb),
+            cursor,
+            tuple(logb),
+            log_cursor,
         )
         if index >= n_patients:
             break
         lb = _grow(lb, cursor, st, _lesion_buffers)
         logb = _grow(logb, log_cursor, st, _log_buffers)
-    return ChunkOutput(
-        *per_patient, *(b[:cursor] for b in lb), *(b[:log_cursor] for b in logb)
-    )
+    return ChunkOutput(*per_patient, *(b[:cursor] for b in lb), *(b[:log_cursor] for b in logb))

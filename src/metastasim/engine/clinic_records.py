@@ -61,8 +61,13 @@ from metastasim.units import DAYS_PER_YEAR
 T_LABELS = ("Tis", "T1", "T2", "T3", "T4")
 RESPONSES = ("partial response", "stable disease", "progression", "complete response (nothing visible)")
 MISSED_WHY = ("", "too small for this test", "not covered by this test")
-SCAN_PURPOSE = ("response assessment", "workup after symptoms", "workup after a positive screen",
-                "incidental imaging", "surveillance")
+SCAN_PURPOSE = (
+    "response assessment",
+    "workup after symptoms",
+    "workup after a positive screen",
+    "incidental imaging",
+    "surveillance",
+)
 DEATH_PHRASES = {
     "liver failure": "liver failure from liver metastases",
     "respiratory failure": "respiratory failure from lung and pleural disease",
@@ -171,7 +176,8 @@ def _detail(kind: str, a: int, b: int, y: int, primary_symptom: str) -> str:
     if kind == "symptom":
         return _symptom_text(primary_symptom)(a, b, y)
     if kind == "visit":
-        return f"visit to a doctor ({('', 'because of symptoms', 'after a positive screening test', 'incidental finding')[a]})"
+        reasons = ("", "because of symptoms", "after a positive screening test", "incidental finding")
+        return f"visit to a doctor ({reasons[a]})"
     if kind == "scan_found":
         return f"{MODALITIES[a]} finds this lesion"
     if kind == "scan_missed":
@@ -185,8 +191,10 @@ def _detail(kind: str, a: int, b: int, y: int, primary_symptom: str) -> str:
     if kind == "diagnosis":
         return f"diagnosis ({DIAGNOSIS_ROUTES[a]})"
     if kind == "stage":
-        return (f"stage {STAGE_GROUPS[a]} as observed (true stage {STAGE_GROUPS[b]}); "
-                f"SEER {SEER_STAGES[int(y) // 8]} observed, {SEER_STAGES[int(y) % 8]} true")
+        return (
+            f"stage {STAGE_GROUPS[a]} as observed (true stage {STAGE_GROUPS[b]}); "
+            f"SEER {SEER_STAGES[int(y) // 8]} observed, {SEER_STAGES[int(y) % 8]} true"
+        )
     if kind == "plan":
         return f"treatment plan (stage {STAGE_GROUPS[b]} policy): {plan_text(a)}"
     if kind == "treatment_start":
@@ -220,7 +228,7 @@ def _detail(kind: str, a: int, b: int, y: int, primary_symptom: str) -> str:
 LESION_KINDS = {"scan_found", "scan_missed", "treatment_effect"}
 
 
-def clinic_event_frame(o, rb, site_names: tuple[str, ...]) -> pd.DataFrame:  # noqa: ANN001
+def clinic_event_frame(o, rb, site_names: tuple[str, ...]) -> pd.DataFrame:
     """The clinical log of a chunk as event rows (same columns as the cascade's events)."""
     n = len(o.log_day)
     kind = o.log_kind.astype(np.int64)
@@ -229,12 +237,14 @@ def clinic_event_frame(o, rb, site_names: tuple[str, ...]) -> pd.DataFrame:  # n
     x, yv = o.log_x, o.log_y
     # y packs small codes for some kinds: missed-why and scan purpose; stage packs both SEER stages.
     y_code = np.where(kind == LOG_KINDS.index("stage"), (x.astype(np.int64) * 8 + yv.astype(np.int64)), 0)
-    y_code = np.where(np.isin(kind, [LOG_KINDS.index("scan_missed"), LOG_KINDS.index("scan_summary")]),
-                      yv.astype(np.int64), y_code)
+    y_code = np.where(
+        np.isin(kind, [LOG_KINDS.index("scan_missed"), LOG_KINDS.index("scan_summary")]), yv.astype(np.int64), y_code
+    )
     eradicated = (kind == LOG_KINDS.index("treatment_effect")) & (yv <= 0)
     y_code = np.where(kind == LOG_KINDS.index("treatment_effect"), eradicated.astype(np.int64), y_code)
-    b_text = np.where(np.isin(kind, [LOG_KINDS.index(k) for k in ("scan_found", "scan_missed", "treatment_effect")]),
-                      0, b)
+    b_text = np.where(
+        np.isin(kind, [LOG_KINDS.index(k) for k in ("scan_found", "scan_missed", "treatment_effect")]), 0, b
+    )
     primary_symptom = rb.params.meta.get("primary_symptom", "a symptom of the primary tumour")
     combo = np.stack([kind, a, b_text, y_code], axis=1) if n else np.zeros((0, 4), np.int64)
     uniq, inverse = np.unique(combo, axis=0, return_inverse=True) if n else (combo, np.zeros(0, np.int64))
@@ -248,12 +258,19 @@ def clinic_event_frame(o, rb, site_names: tuple[str, ...]) -> pd.DataFrame:  # n
     site = np.where(is_lesion, o.site[rows] if len(o.site) else 0, -1)
     node = np.where(is_lesion, o.node[rows] if len(o.node) else -1, -1)
     cells = np.where(kind == LOG_KINDS.index("treatment_effect"), yv, np.nan)
-    diameter = np.where(np.isin(kind, [LOG_KINDS.index("scan_found"), LOG_KINDS.index("scan_missed")]), x,
-                        rb.diameter_mm(np.nan_to_num(cells)))
-    diameter = np.where(np.isnan(cells) & ~np.isin(kind, [LOG_KINDS.index("scan_found"),
-                                                          LOG_KINDS.index("scan_missed")]), np.nan, diameter)
-    value = np.where(np.isin(kind, [LOG_KINDS.index(k) for k in ("symptom", "treatment_effect", "response")]),
-                     x, np.nan)
+    diameter = np.where(
+        np.isin(kind, [LOG_KINDS.index("scan_found"), LOG_KINDS.index("scan_missed")]),
+        x,
+        rb.diameter_mm(np.nan_to_num(cells)),
+    )
+    diameter = np.where(
+        np.isnan(cells) & ~np.isin(kind, [LOG_KINDS.index("scan_found"), LOG_KINDS.index("scan_missed")]),
+        np.nan,
+        diameter,
+    )
+    value = np.where(
+        np.isin(kind, [LOG_KINDS.index(k) for k in ("symptom", "treatment_effect", "response")]), x, np.nan
+    )
     return pd.DataFrame(
         {
             "patient_id": o.log_patient,
@@ -266,8 +283,9 @@ def clinic_event_frame(o, rb, site_names: tuple[str, ...]) -> pd.DataFrame:  # n
             "diameter_mm": diameter,
             "route": pd.Categorical.from_codes(np.full(n, -1), categories=["origin"]),
             "source_lesion_id": np.full(n, -1, np.int32),
-            "detail": pd.Categorical.from_codes(inverse, categories=list(texts))
-            if n else pd.Categorical([]),
+            "detail": pd.Categorical.from_codes(inverse, categories=[str(x) for x in texts])  # type: ignore[attr-defined]
+            if n
+            else pd.Categorical([]),
             "value": value,
         }
     )

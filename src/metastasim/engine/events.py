@@ -19,12 +19,12 @@ from metastasim.clinic.codes import DEATH_CAUSES, LOG_KINDS
 from metastasim.engine.clinic_records import DEATH_PHRASES, clinic_event_frame
 from metastasim.engine.records import ALL_SITE_NAMES, SITE_LABELS, RecordBuilder, categorical
 from metastasim.engine.state import (
+    C_DEATH_CAUSE,
+    END_HORIZON,
     ENDED_IMMUNE,
     ENDED_SURGERY,
     ENDED_TREATMENT,
     S_DEPTH_PER_RADIUS,
-    C_DEATH_CAUSE,
-    END_HORIZON,
     S_END_REASON,
     S_GROWTH_RATE,
     S_T_BREACH,
@@ -110,7 +110,9 @@ class EventLog:
         """All events, ordered by patient and day."""
         if not self.parts:
             return pd.DataFrame()
-        parts = [p for p in self.parts if len(p)]
+        parts = [
+            p.dropna(axis=1, how="all") if "value" in p and p["value"].isna().all() else p for p in self.parts if len(p)
+        ]
         for p in parts:
             p["event"] = pd.Categorical(p["event"], categories=EVENT_NAMES)
             p["detail"] = p["detail"].astype("string")
@@ -162,7 +164,9 @@ def build_events(rb: RecordBuilder) -> pd.DataFrame:
     rows = np.flatnonzero(np.isfinite(o.t_clear) & (o.end_cause == ENDED_SURGERY))
     log.add(rows, o.t_clear[rows], "removed_by_surgery", "removed by surgery", cells=rb.size_at(rows, o.t_clear[rows]))
     rows = np.flatnonzero(np.isfinite(o.t_clear) & (o.end_cause == ENDED_TREATMENT))
-    log.add(rows, o.t_clear[rows], "eradicated_by_treatment", "no cells left after treatment", cells=np.zeros(len(rows)))
+    log.add(
+        rows, o.t_clear[rows], "eradicated_by_treatment", "no cells left after treatment", cells=np.zeros(len(rows))
+    )
     cause = o.clinic[:, C_DEATH_CAUSE].astype(np.int64)
     texts = ["end of the simulated period"] + [f"death from {DEATH_PHRASES[c]}" for c in DEATH_CAUSES[1:]]
     died = s[:, S_END_REASON] != END_HORIZON

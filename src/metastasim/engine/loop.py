@@ -46,9 +46,7 @@ from metastasim.biology.shedding import (
     flush,
     init_thresholds,
     lesion_size,
-    next_seeding,
     redraw_threshold,
-    set_coefficients,
 )
 from metastasim.biology.traits import INVASION, INVASION_BIT, MOTILITY_BIT, N_TRAITS
 from metastasim.clinic.care import health_check, is_over, next_clinic_event, process_clinic_event, start_clinic
@@ -56,16 +54,14 @@ from metastasim.engine.queue import clear, peek
 from metastasim.engine.scheduling import finish, refresh_seeding, schedule
 from metastasim.engine.scheduling import pid as patient_of
 from metastasim.engine.state import (
+    END_HORIZON,
+    END_RUNNING,
     ENDED_IMMUNE,
     ENDED_NOT,
-    END_HORIZON,
-    END_LETHAL,
-    END_RUNNING,
     PHASE_CLEARED,
     PHASE_DORMANT,
     PHASE_GROWING,
     S_ABSORBED,
-    S_BURDEN_LAST_CHECK,
     S_CENSUS_DONE,
     S_DEPTH_PER_RADIUS,
     S_DORMANT_ARRIVALS,

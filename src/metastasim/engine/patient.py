@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from metastasim.clinic.clinic_params import build_clinic_params
 from metastasim.engine.chunk import chunk_output_of
 from metastasim.engine.events import build_events
 from metastasim.engine.kernel_params import build_kernel_params
 from metastasim.engine.loop import advance, start_patient
 from metastasim.engine.records import RecordBuilder
-from metastasim.clinic.clinic_params import build_clinic_params
 from metastasim.engine.state import (
     C_STOP_AT_DIAGNOSIS,
     C_STOPPED,

@@ -12,9 +12,9 @@ from typing import NamedTuple
 import numpy as np
 
 from metastasim.anatomy.sites import N_DEST
-from metastasim.clinic.codes import N_BURDEN, N_CLINIC_EVENTS, N_SYMPTOMS
 from metastasim.biology.colonisation import PATH_DIRECT, PATH_DORMANT, PATH_ORIGIN
 from metastasim.biology.traits import N_TRAITS
+from metastasim.clinic.codes import N_BURDEN, N_CLINIC_EVENTS, N_SYMPTOMS
 
 # Indices into PatientState.scalars.
 (

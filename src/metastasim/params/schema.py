@@ -296,41 +296,119 @@ _SPECS: tuple[ParamSpec, ...] = (
         "share of cells leaving the regional basin that are retained in distant nodes",
     ),
     # --- the clinic: patients --------------------------------------------------------------------------
-    _f("patient.onset_to_diagnosis_years", "year", 0.0, 40.0, "typical years from the first malignant cell to "
-       "diagnosis; age at onset = age at diagnosis (demography.toml) minus this"),
+    _f(
+        "patient.onset_to_diagnosis_years",
+        "year",
+        0.0,
+        40.0,
+        "typical years from the first malignant cell to "
+        "diagnosis; age at onset = age at diagnosis (demography.toml) minus this",
+    ),
     # --- symptoms and organ failure --------------------------------------------------------------------
-    _f("symptoms.primary_onset_diameter_mm", "mm", 0.5, 300.0, "median diameter of the primary when its own "
-       "symptom begins (bleeding, a lump, cough ...)"),
-    _t("symptoms.onset_cells", "cells", 1e5, 1e14, "median tumour cells in the causing organs when a symptom "
-       "begins", keys=SYMPTOM_NAMES[1:]),
+    _f(
+        "symptoms.primary_onset_diameter_mm",
+        "mm",
+        0.5,
+        300.0,
+        "median diameter of the primary when its own symptom begins (bleeding, a lump, cough ...)",
+    ),
+    _t(
+        "symptoms.onset_cells",
+        "cells",
+        1e5,
+        1e14,
+        "median tumour cells in the causing organs when a symptom begins",
+        keys=SYMPTOM_NAMES[1:],
+    ),
     _f("symptoms.onset_log_sd", "1", 0.0, 5.0, "person-to-person spread of symptom thresholds (sd of ln)"),
     _f("symptoms.visit_delay_days_median", "day", 0.0, 3650.0, "median days from a symptom to the doctor's visit"),
     _f("symptoms.visit_delay_log_sd", "1", 0.0, 5.0, "spread of the visit delay (sd of ln)"),
-    _t("organs.failure_cells", "cells", 1e8, 1e15, "tumour cells in a vital organ at which it fails",
-       keys=("liver", "lung", "brain")),
+    _t(
+        "organs.failure_cells",
+        "cells",
+        1e8,
+        1e15,
+        "tumour cells in a vital organ at which it fails",
+        keys=("liver", "lung", "brain"),
+    ),
     # --- diagnosis and staging -------------------------------------------------------------------------
-    ParamSpec("clinic.staging_modality", "", 0, 0, "imaging used to stage the chest, abdomen and pelvis",
-              kind="choice", choices=MODALITIES[:4]),
-    ParamSpec("clinic.primary_modality", "", 0, 0, "test that looks at the primary during the workup",
-              kind="choice", choices=MODALITIES),
-    _f("clinic.revisit_days", "day", 1.0, 3650.0, "days until a symptomatic patient with a negative workup is seen "
-       "again"),
+    ParamSpec(
+        "clinic.staging_modality",
+        "",
+        0,
+        0,
+        "imaging used to stage the chest, abdomen and pelvis",
+        kind="choice",
+        choices=MODALITIES[:4],
+    ),
+    ParamSpec(
+        "clinic.primary_modality",
+        "",
+        0,
+        0,
+        "test that looks at the primary during the workup",
+        kind="choice",
+        choices=MODALITIES,
+    ),
+    _f(
+        "clinic.revisit_days",
+        "day",
+        1.0,
+        3650.0,
+        "days until a symptomatic patient with a negative workup is seen again",
+    ),
     _f("clinic.treatment_delay_days", "day", 0.0, 365.0, "days from diagnosis to the first treatment"),
-    _f("clinic.incidental_scan_rate_per_year", "1/year", 0.0, 2.0, "rate of abdominal or chest imaging done for "
-       "other reasons (incidental findings)"),
-    ParamSpec("clinic.sentinel_node_biopsy", "", 0, 0, "whether node-negative patients have a sentinel node biopsy",
-              kind="choice", choices=("yes", "no")),
-    _f("clinic.pathology_macro_sensitivity", "1", 0.0, 1.0, "share of node deposits of 2 mm or more found by "
-       "the pathologist"),
+    _f(
+        "clinic.incidental_scan_rate_per_year",
+        "1/year",
+        0.0,
+        2.0,
+        "rate of abdominal or chest imaging done for other reasons (incidental findings)",
+    ),
+    ParamSpec(
+        "clinic.sentinel_node_biopsy",
+        "",
+        0,
+        0,
+        "whether node-negative patients have a sentinel node biopsy",
+        kind="choice",
+        choices=("yes", "no"),
+    ),
+    _f(
+        "clinic.pathology_macro_sensitivity",
+        "1",
+        0.0,
+        1.0,
+        "share of node deposits of 2 mm or more found by the pathologist",
+    ),
     _f("clinic.pathology_micro_sensitivity", "1", 0.0, 1.0, "share of node deposits of 0.2-2 mm found"),
-    _f("clinic.surveillance_interval_days", "day", 30.0, 3650.0, "days between surveillance scans after curative "
-       "treatment"),
+    _f(
+        "clinic.surveillance_interval_days",
+        "day",
+        30.0,
+        3650.0,
+        "days between surveillance scans after curative treatment",
+    ),
     _f("clinic.surveillance_years", "year", 0.0, 30.0, "years of surveillance after curative treatment"),
-    ParamSpec("staging.group_rule", "", 0, 0, "rule mapping TNM to stage groups", kind="choice",
-              choices=("generic", "colorectal", "breast", "lung")),
+    ParamSpec(
+        "staging.group_rule",
+        "",
+        0,
+        0,
+        "rule mapping TNM to stage groups",
+        kind="choice",
+        choices=("generic", "colorectal", "breast", "lung"),
+    ),
     # --- screening ---------------------------------------------------------------------------------------
-    ParamSpec("screening.test", "", 0, 0, "screening test offered (none: no programme)", kind="choice",
-              choices=SCREENING_TESTS),
+    ParamSpec(
+        "screening.test",
+        "",
+        0,
+        0,
+        "screening test offered (none: no programme)",
+        kind="choice",
+        choices=SCREENING_TESTS,
+    ),
     _f("screening.start_age_years", "year", 0.0, 120.0, "age of the first invitation"),
     _f("screening.stop_age_years", "year", 0.0, 120.0, "age after which no one is invited"),
     _f("screening.interval_years", "year", 0.1, 20.0, "years between screening rounds"),
@@ -341,42 +419,72 @@ _SPECS: tuple[ParamSpec, ...] = (
     _f("screening.followup_days", "day", 0.0, 3650.0, "days from a positive test to the diagnostic workup"),
     _f("screening.followup_adherence", "1", 0.0, 1.0, "share of positives who have the follow-up workup"),
     # --- treatment ---------------------------------------------------------------------------------------
-    *(ParamSpec(f"treatment.plan_stage_{g}", "", 0, 0, f"treatments given at diagnosed stage {g}", kind="plan",
-                choices=TREATMENTS) for g in ("I", "II", "III", "IV")),
-    _f("treatment.max_age_systemic_years", "year", 0.0, 120.0, "oldest age at which chemotherapy is given "
-       "(fitness)"),
-    _f("treatment.chemo_log10_kill_per_cycle", "log10", 0.0, 5.0, "log10 cells killed per cycle in a lesion "
-       "growing at the primary's reference rate (Norton-Simon: scaled by the lesion's own growth rate)"),
-    _f("treatment.chemo_max_log10_kill_per_cycle", "log10", 0.0, 10.0, "cap on the Norton-Simon log-kill of "
-       "small, fast lesions"),
+    *(
+        ParamSpec(
+            f"treatment.plan_stage_{g}",
+            "",
+            0,
+            0,
+            f"treatments given at diagnosed stage {g}",
+            kind="plan",
+            choices=TREATMENTS,
+        )
+        for g in ("I", "II", "III", "IV")
+    ),
+    _f("treatment.max_age_systemic_years", "year", 0.0, 120.0, "oldest age at which chemotherapy is given (fitness)"),
+    _f(
+        "treatment.chemo_log10_kill_per_cycle",
+        "log10",
+        0.0,
+        5.0,
+        "log10 cells killed per cycle in a lesion "
+        "growing at the primary's reference rate (Norton-Simon: scaled by the lesion's own growth rate)",
+    ),
+    _f(
+        "treatment.chemo_max_log10_kill_per_cycle",
+        "log10",
+        0.0,
+        10.0,
+        "cap on the Norton-Simon log-kill of small, fast lesions",
+    ),
     _f("treatment.cycle_days", "day", 1.0, 120.0, "days between cycles of systemic therapy"),
     ParamSpec("treatment.adjuvant_cycles", "cycles", 1, 100, "cycles of adjuvant chemotherapy", kind="int"),
-    ParamSpec("treatment.palliative_max_cycles", "cycles", 1, 500, "most cycles of one line of palliative "
-              "therapy", kind="int"),
+    ParamSpec(
+        "treatment.palliative_max_cycles", "cycles", 1, 500, "most cycles of one line of palliative therapy", kind="int"
+    ),
     ParamSpec("treatment.assess_every_cycles", "cycles", 1, 100, "cycles between response scans", kind="int"),
     _f("treatment.brain_penetration", "1", 0.0, 1.0, "share of the systemic log-kill reaching brain lesions"),
     _f("treatment.chemo_death_per_course", "1", 0.0, 0.5, "probability of dying of toxicity in a course"),
     _f("treatment.second_line_factor", "1", 0.0, 2.0, "second-line log-kill relative to the first line"),
     _f("treatment.target_share", "1", 0.0, 1.0, "share of tumours carrying the targeted drug's target"),
-    _f("treatment.targeted_regression_per_day", "1/day", 0.0, 1.0, "net regression rate of sensitive cells on "
-       "the targeted drug"),
+    _f(
+        "treatment.targeted_regression_per_day",
+        "1/day",
+        0.0,
+        1.0,
+        "net regression rate of sensitive cells on the targeted drug",
+    ),
     _f("treatment.immunotherapy_response_rate", "1", 0.0, 1.0, "share of patients whose tumours respond"),
-    _f("treatment.immunotherapy_log10_kill_per_cycle", "log10", 0.0, 5.0, "log10 cells killed per cycle in "
-       "responders"),
+    _f("treatment.immunotherapy_log10_kill_per_cycle", "log10", 0.0, 5.0, "log10 cells killed per cycle in responders"),
     ParamSpec("treatment.immunotherapy_max_cycles", "cycles", 1, 500, "most cycles of immunotherapy", kind="int"),
     _f("treatment.radiation_alpha_per_gy", "1/Gy", 0.0, 2.0, "linear-quadratic alpha of tumour cells"),
     _f("treatment.radiation_alpha_beta_gy", "Gy", 0.5, 30.0, "alpha/beta ratio of tumour cells"),
     _f("treatment.radiation_dose_per_fraction_gy", "Gy", 0.1, 30.0, "dose per fraction, curative course"),
     ParamSpec("treatment.radiation_fractions", "fractions", 1, 60, "fractions of a curative course", kind="int"),
     _f("treatment.palliative_dose_per_fraction_gy", "Gy", 0.1, 30.0, "dose per fraction, palliative course"),
-    ParamSpec("treatment.palliative_fractions", "fractions", 1, 60, "fractions of a palliative course",
-              kind="int"),
+    ParamSpec("treatment.palliative_fractions", "fractions", 1, 60, "fractions of a palliative course", kind="int"),
     _f("treatment.surgery_mortality", "1", 0.0, 0.5, "operative mortality of removing the primary"),
     _f("treatment.metastasectomy_mortality", "1", 0.0, 0.5, "operative mortality of resecting metastases"),
     _f("treatment.positive_margin_probability", "1", 0.0, 1.0, "chance that surgery leaves cells behind"),
     _f("treatment.residual_fraction", "1", 0.0, 1.0, "share of the primary's cells left by a positive margin"),
-    ParamSpec("treatment.max_resectable_metastases", "lesions", 0, 50, "most detected metastases, all in one "
-              "organ (liver or lung), that are resected", kind="int"),
+    ParamSpec(
+        "treatment.max_resectable_metastases",
+        "lesions",
+        0,
+        50,
+        "most detected metastases, all in one organ (liver or lung), that are resected",
+        kind="int",
+    ),
     # --- immune surveillance ---------------------------------------------------------------------------
     _f(
         "immune.clearance_rate_per_day",

@@ -118,12 +118,17 @@ def _clinical_lines(s: dict[str, Any]) -> list[str]:
     groups = s["stage_group_at_diagnosis"]
     lines.append(
         "  Stage groups (observed): "
-        + ", ".join(f"{g} {_pct(v)} (5-y survival {_pct(s['survival_5y_by_stage_group'].get(g))})"
-                    for g, v in groups.items() if v > 0)
+        + ", ".join(
+            f"{g} {_pct(v)} (5-y survival {_pct(s['survival_5y_by_stage_group'].get(g))})"
+            for g, v in groups.items()
+            if v > 0
+        )
     )
     lines.append("")
-    lines.append(f"Causes of death ({s['deaths']} deaths): "
-                 + ", ".join(f"{k} {_pct(v)}" for k, v in s["causes_of_death"].items()))
+    lines.append(
+        f"Causes of death ({s['deaths']} deaths): "
+        + ", ".join(f"{k} {_pct(v)}" for k, v in s["causes_of_death"].items())
+    )
     if s["symptoms_at_presentation_by_site"]:
         lines.append("Symptoms at diagnosis of patients with metastases found at diagnosis, by site:")
         for site, syms in s["symptoms_at_presentation_by_site"].items():
