@@ -77,11 +77,17 @@ class EventLog:
         event: str,
         detail: pd.Categorical | str,
         cells: np.ndarray | None = None,
+        patient_level: bool = False,
     ) -> None:
-        """Add one event per lesion row (global index) at `day`, dropping those after the patient's end."""
+        """Add one event per lesion row (global index) at `day`, dropping those after the patient's end.
+
+        A `patient_level` event (the end of the course) is kept even when its lesion is already gone.
+        """
         rb, o = self.rb, self.rb.o
-        # Nothing happens to a lesion after the patient's end or after its immune elimination.
-        keep = np.isfinite(day) & (day <= rb.lesion_t_end[rows]) & (day <= o.t_clear[rows])
+        # Nothing happens to a lesion after the patient's end or after it was eliminated or removed.
+        keep = np.isfinite(day) & (day <= rb.lesion_t_end[rows])
+        if not patient_level:
+            keep &= day <= o.t_clear[rows]
         rows, day = rows[keep], day[keep]
         if not isinstance(detail, str):
             detail = detail[keep]
@@ -170,7 +176,7 @@ def build_events(rb: RecordBuilder) -> pd.DataFrame:
     cause = o.clinic[:, C_DEATH_CAUSE].astype(np.int64)
     texts = ["end of the simulated period"] + [f"death from {DEATH_PHRASES[c]}" for c in DEATH_CAUSES[1:]]
     died = s[:, S_END_REASON] != END_HORIZON
-    log.add(primaries, rb.t_end, "end", categorical(np.where(died, np.maximum(cause, 4 * (cause == 0)), 0), texts))
+    log.add(primaries, rb.t_end, "end", categorical(np.where(died, cause, 0), texts), patient_level=True)
     log.parts.append(clinic_event_frame(o, rb, ALL_SITE_NAMES))
     return log.table()
 
