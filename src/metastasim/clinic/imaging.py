@@ -37,12 +37,6 @@ def sensitivity(C, modality: int, target: int, diameter: float) -> float:
 
 
 @kernel
-def covers(C, modality: int, target: int) -> bool:
-    """Whether the modality has any sensitivity for the target organ."""
-    return C.sens_values[modality, target, 0] > 0.0 or C.sens_edges[modality, target, 0] < np.inf
-
-
-@kernel
 def scan(st, P, C, t: float, modality: int, coverage: int, purpose: int, log_rows: bool) -> tuple[int, float, int]:
     """Scan the sites in the `coverage` bitmask at day t.
 

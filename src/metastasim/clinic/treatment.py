@@ -27,14 +27,13 @@ from metastasim.biology.shedding import flush, init_thresholds, lesion_size
 from metastasim.clinic.burden import is_alive
 from metastasim.clinic.codes import LOG_TREATMENT_EFFECT
 from metastasim.clinic.log import log
-from metastasim.engine.scheduling import pid, refresh_seeding, schedule
+from metastasim.engine.scheduling import add_lesion_row, pid, refresh_seeding, schedule
 from metastasim.engine.state import (
     ENDED_TREATMENT,
     PHASE_CLEARED,
     PHASE_GROWING,
     S_DOUBLING_TIME,
     S_N_LESIONS,
-    S_OVERFLOW,
 )
 from metastasim.rng.philox import mix64, uniform
 from metastasim.rng.streams import ST_EXTINCTION
@@ -101,40 +100,19 @@ def split_resistant(st, P, L: int, t: float) -> int:
         return -1
     x = lesion_size(st, P, L, t)
     r = max(1.0, resistant_fraction(st, P, L, t) * x)
-    n = int(st.scalars[S_N_LESIONS])
-    if n >= st.key.shape[0]:
-        st.scalars[S_OVERFLOW] += 1
-        return -1
     dt = time_to_size(P.law, st.rate[L], P.capacity_arg, P.exponent_arg, 1.0, r)
-    st.key[n] = mix64(st.key[L], CLONE_SALT)
-    st.parent[n] = L
+    key = mix64(st.key[L], CLONE_SALT)
+    n = add_lesion_row(st, key, L, st.site[L], -1, st.route[L], st.path[L], t, t - dt, st.rate[L], st.traits[L])
+    if n < 0:
+        return -1
     st.clone_of[n] = L
-    st.site[n] = st.site[L]
-    st.node[n] = -1
-    st.route[n] = st.route[L]
-    st.path[n] = st.path[L]
     st.phase[n] = PHASE_GROWING
-    st.t_born[n] = t
-    st.t_start[n] = t - dt
-    st.t_origin[n] = t - dt
-    st.rate[n] = st.rate[L]
-    st.inherited[n] = st.traits[L]
-    st.traits[n] = st.traits[L]
     for i in range(st.trait_time.shape[1]):
         st.trait_time[n, i] = st.trait_time[L, i]
     st.t_resistant[n] = -math.inf
-    st.t_clear[n] = math.inf
-    st.n_seeded[n] = 0
-    st.n_seeded_dest[n, :] = 0
-    st.t_shed[n] = math.inf
-    st.dest_next[n] = -1
-    st.version[n] = 0
     st.t_treated[n] = t
     st.t_detected[n] = st.t_detected[L]
-    st.end_cause[n] = 0
-    st.n_kills[n] = 0
     st.cells_before[n] = r
-    st.scalars[S_N_LESIONS] = n + 1
     init_thresholds(st, P, n, pid(st))
     st.t_flush[n] = t
     st.clock_at_flush[n] = operational_time(P.law, st.rate[n], P.capacity_arg, P.exponent_arg, P.alpha, P.e1_origin, dt)

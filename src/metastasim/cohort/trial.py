@@ -23,7 +23,6 @@ endpoint = "diagnosis"       # survival from diagnosis ("diagnosis") or from ons
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from metastasim.clinic.codes import SEER_STAGES, STAGE_GROUPS
 from metastasim.cohort.run import CohortConfig, run_cohort
 from metastasim.errors import ScenarioError, unknown_key_message
 from metastasim.params.load import flatten_overrides, load_parameters
+from metastasim.params.scenario import read_toml_file
 from metastasim.report.survival import hazard_ratios, km_plot_html, km_plot_png, survival_at
 from metastasim.storage.store import RunStore
 from metastasim.units import DAYS_PER_YEAR
@@ -69,15 +69,7 @@ class TrialSpec:
 def read_trial(path: str | Path) -> TrialSpec:
     """Read and validate a trial scenario file (clear one-line errors, nothing run on a bad file)."""
     p = Path(path)
-    if not p.exists():
-        raise ScenarioError(f"trial scenario file not found: {p}")
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{p}: not valid TOML: {exc}") from exc
-    for key in data:
-        if key not in SECTIONS:
-            raise ScenarioError(f"{p}: " + unknown_key_message("trial section", key, SECTIONS))
+    data = read_toml_file(p, SECTIONS, "trial scenario")
     trial = data.get("trial", {})
     for key in trial:
         if key not in TRIAL_KEYS:

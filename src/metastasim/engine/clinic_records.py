@@ -6,12 +6,10 @@ stored as a categorical: a cohort's millions of clinical events cost little.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import pandas as pd
 
-from metastasim.anatomy.sites import N_SITES, PRIMARY, SITES
+from metastasim.anatomy.sites import N_SITES, SITES
 from metastasim.clinic.codes import (
     CARE_STATES,
     DEATH_CAUSES,
@@ -161,20 +159,12 @@ def _first_symptom(symptom_day: np.ndarray) -> pd.Categorical:
     return _labels(np.where(has, first, -1), SYMPTOM_NAMES)
 
 
-def _symptom_text(label: str) -> Callable[[int, int, int], str]:
-    def text(a: int, b: int, y: int) -> str:
-        name = SYMPTOM_NAMES[a]
-        where = "the primary tumour" if name == "primary" else "disease in the organs that cause it"
-        what = label if name == "primary" else SYMPTOM_LABELS[name]
-        return f"symptom: {what} (from {where})"
-
-    return text
-
-
 def _detail(kind: str, a: int, b: int, y: int, primary_symptom: str) -> str:
     """One clinical log row in words (numbers are in the cells, diameter_mm and value columns)."""
     if kind == "symptom":
-        return _symptom_text(primary_symptom)(a, b, y)
+        if SYMPTOM_NAMES[a] == "primary":
+            return f"symptom: {primary_symptom} (from the primary tumour)"
+        return f"symptom: {SYMPTOM_LABELS[SYMPTOM_NAMES[a]]} (from disease in the organs that cause it)"
     if kind == "visit":
         reasons = ("", "because of symptoms", "after a positive screening test", "incidental finding")
         return f"visit to a doctor ({reasons[a]})"
@@ -292,4 +282,3 @@ def clinic_event_frame(o, rb, site_names: tuple[str, ...]) -> pd.DataFrame:
 
 
 __all__ = ["clinic_event_frame", "clinical_columns", "plan_text"]
-_ = PRIMARY

@@ -51,13 +51,12 @@ from metastasim.biology.shedding import (
 from metastasim.biology.traits import INVASION, INVASION_BIT, MOTILITY_BIT, N_TRAITS
 from metastasim.clinic.care import health_check, is_over, next_clinic_event, process_clinic_event, start_clinic
 from metastasim.engine.queue import clear, peek
-from metastasim.engine.scheduling import finish, refresh_seeding, schedule
+from metastasim.engine.scheduling import add_lesion_row, finish, refresh_seeding, reset_clinical_lesion, schedule
 from metastasim.engine.scheduling import pid as patient_of
 from metastasim.engine.state import (
     END_HORIZON,
     END_RUNNING,
     ENDED_IMMUNE,
-    ENDED_NOT,
     PHASE_CLEARED,
     PHASE_DORMANT,
     PHASE_GROWING,
@@ -69,7 +68,6 @@ from metastasim.engine.state import (
     S_END_REASON,
     S_GROWTH_RATE,
     S_N_LESIONS,
-    S_OVERFLOW,
     S_PATIENT_ID,
     S_T_BREACH,
     S_T_CHECK,
@@ -105,21 +103,11 @@ def _start_growth(st, P, L: int, t: float) -> None:
 
 
 @kernel
-def _reset_clinical_lesion(st, L: int) -> None:
-    st.t_treated[L] = math.inf
-    st.t_detected[L] = math.inf
-    st.clone_of[L] = -1
-    st.end_cause[L] = ENDED_NOT
-    st.n_kills[L] = 0
-    st.cells_before[L] = 0.0
-
-
-@kernel
 def start_patient(st, P, C, patient_id: int) -> None:
     """Reset the state to one malignant cell at day 0 and draw the patient's own parameters."""
     n_old = int(st.scalars[S_N_LESIONS])
     for L in range(n_old):
-        _reset_clinical_lesion(st, L)
+        reset_clinical_lesion(st, L)
         st.trait_time[L, :] = math.inf
         st.t_resistant[L] = math.inf
         st.t_clear[L] = math.inf
@@ -161,7 +149,7 @@ def start_patient(st, P, C, patient_id: int) -> None:
     st.scalars[S_N_LESIONS] = 1
     st.scalars[S_T_CHECK] = BURDEN_CHECK_MAX_DAYS
     st.t_origin[L] = 0.0
-    _reset_clinical_lesion(st, L)
+    reset_clinical_lesion(st, L)
     start_clinic(st, P, C)
     _start_growth(st, P, L, 0.0)
 
@@ -205,35 +193,16 @@ def _new_lesion(st, P, source: int, dest: int, t: float) -> None:
     else:
         site = P.coelomic_site
         route = ROUTE_TRANSCOELOMIC
-    n = int(st.scalars[S_N_LESIONS])
-    if n >= st.key.shape[0]:
-        st.scalars[S_OVERFLOW] += 1
-        return
     t_start, path = growth_start(P, site, t, pid, child_key)
-    st.key[n] = child_key
-    st.parent[n] = source
-    st.site[n] = site
-    st.node[n] = node
-    st.route[n] = route
-    st.path[n] = path
-    st.t_born[n] = t
-    st.t_start[n] = t_start
-    st.t_origin[n] = t_start
-    _reset_clinical_lesion(st, n)
-    st.rate[n] = st.scalars[S_GROWTH_RATE] * P.site_rate_factor[site]
-    st.inherited[n] = st.traits[source] | INVASION_BIT
-    st.traits[n] = st.inherited[n]
-    st.trait_time[n, :] = math.inf
-    st.t_resistant[n] = -math.inf if founder_is_resistant(st, P, source, t, pid, child_key) else math.inf
-    st.t_clear[n] = math.inf
-    st.n_seeded[n] = 0
-    st.n_seeded_dest[n, :] = 0
-    st.t_shed[n] = math.inf
-    st.dest_next[n] = -1
-    st.scalars[S_N_LESIONS] = n + 1
+    rate = st.scalars[S_GROWTH_RATE] * P.site_rate_factor[site]
+    traits = st.traits[source] | INVASION_BIT
+    n = add_lesion_row(st, child_key, source, site, node, route, path, t, t_start, rate, traits)
+    if n < 0:
+        return
+    if founder_is_resistant(st, P, source, t, pid, child_key):
+        st.t_resistant[n] = -math.inf
     if node >= 0:
         st.node_lesion[node] = n
-    st.version[n] = 0
     if path == PATH_DORMANT:
         st.phase[n] = PHASE_DORMANT
         st.scalars[S_DORMANT_ARRIVALS] += 1

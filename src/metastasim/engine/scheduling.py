@@ -16,10 +16,12 @@ from metastasim.biology.shedding import flush, next_seeding, set_coefficients
 from metastasim.biology.traits import N_TRAITS
 from metastasim.engine.queue import push
 from metastasim.engine.state import (
+    ENDED_NOT,
     PHASE_CLEARED,
     PHASE_DORMANT,
     S_END_REASON,
     S_N_LESIONS,
+    S_OVERFLOW,
     S_PATIENT_ID,
     S_T_BREACH,
     S_T_END,
@@ -61,6 +63,65 @@ def refresh_seeding(st, P, L: int, t: float) -> None:
     set_coefficients(st, P, L, breached)
     st.t_shed[L], st.dest_next[L] = next_seeding(st, P, L)
     schedule(st, P, L)
+
+
+@kernel
+def reset_clinical_lesion(st, L: int) -> None:
+    """Clear row L's clinical fields (never treated, never detected, not a subclone, not ended)."""
+    st.t_treated[L] = math.inf
+    st.t_detected[L] = math.inf
+    st.clone_of[L] = -1
+    st.end_cause[L] = ENDED_NOT
+    st.n_kills[L] = 0
+    st.cells_before[L] = 0.0
+
+
+@kernel
+def add_lesion_row(
+    st,
+    key,
+    parent: int,
+    site: int,
+    node: int,
+    route: int,
+    path: int,
+    t_born: float,
+    t_start: float,
+    rate: float,
+    traits: int,
+) -> int:
+    """Append a lesion row with nothing yet drawn or pending; return its row, or -1 when the state is full.
+
+    Callers (a new seeding, a resistant subclone split off by treatment) then set what differs.
+    """
+    n = int(st.scalars[S_N_LESIONS])
+    if n >= st.key.shape[0]:
+        st.scalars[S_OVERFLOW] += 1
+        return -1
+    st.key[n] = key
+    st.parent[n] = parent
+    st.site[n] = site
+    st.node[n] = node
+    st.route[n] = route
+    st.path[n] = path
+    st.t_born[n] = t_born
+    st.t_start[n] = t_start
+    st.t_origin[n] = t_start
+    st.rate[n] = rate
+    st.inherited[n] = traits
+    st.traits[n] = traits
+    for i in range(st.trait_time.shape[1]):
+        st.trait_time[n, i] = math.inf
+    st.t_resistant[n] = math.inf
+    st.t_clear[n] = math.inf
+    st.n_seeded[n] = 0
+    st.n_seeded_dest[n, :] = 0
+    st.t_shed[n] = math.inf
+    st.dest_next[n] = -1
+    st.version[n] = 0
+    reset_clinical_lesion(st, n)
+    st.scalars[S_N_LESIONS] = n + 1
+    return n
 
 
 @kernel

@@ -27,18 +27,25 @@ SECTIONS = ("name", "description", "run", "parameters")
 RUN_KEYS = ("cancer", "patients", "years", "seed", "chunk_size", "workers", "events")
 
 
-def read_scenario(path: str | Path) -> dict[str, Any]:
-    """Read and validate a scenario file; returns {"run": {...}, "parameters": {dotted name: value}}."""
+def read_toml_file(path: str | Path, sections: tuple[str, ...], what: str = "scenario") -> dict[str, Any]:
+    """Read a TOML file a person wrote, with one-line errors for a missing file, bad TOML or unknown sections."""
     p = Path(path)
     if not p.exists():
-        raise ScenarioError(f"scenario file not found: {p}")
+        raise ScenarioError(f"{what} file not found: {p}")
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{p}: not valid TOML: {exc}") from exc
     for key in data:
-        if key not in SECTIONS:
-            raise ScenarioError(f"{p}: " + unknown_key_message("scenario section", key, SECTIONS))
+        if key not in sections:
+            raise ScenarioError(f"{p}: " + unknown_key_message(f"{what} section", key, sections))
+    return data
+
+
+def read_scenario(path: str | Path) -> dict[str, Any]:
+    """Read and validate a scenario file; returns {"run": {...}, "parameters": {dotted name: value}}."""
+    p = Path(path)
+    data = read_toml_file(p, SECTIONS)
     run = data.get("run", {})
     if not isinstance(run, dict):
         raise ScenarioError(f"{p}: [run] must be a table")
