@@ -66,7 +66,7 @@ def test_ctc_counts_rise_with_burden(story):
 
 @pytest.mark.parametrize("law", ["gompertz", "logistic", "power"])
 def test_every_growth_law_runs_a_whole_course(law):
-    s = ms.simulate_patient("colorectal", seed=2, years=20, overrides={"growth.law": law})
+    s = ms.simulate_patient("colorectal", seed=2, years=20, overrides={"growth.law": law}, natural_history=True)
     assert s.lesions.day_seeded.is_monotonic_increasing  # lesions are rows in order of seeding
     burden = s.timeseries.total_cells.to_numpy()
     assert (np.diff(burden) > 0).all()  # untreated burden only grows

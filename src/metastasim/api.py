@@ -49,10 +49,14 @@ def simulate_patient(
     patient_id: int = 0,
     years: int = 40,
     overrides: dict[str, Any] | None = None,
+    natural_history: bool = False,
 ) -> PatientStory:
-    """Simulate one virtual patient from the first malignant cell for `years` years."""
+    """Simulate one virtual patient from the first malignant cell for `years` years.
+
+    With `natural_history`, the clinic is off: the disease runs untreated (no diagnosis, no other-cause death).
+    """
     params = load_parameters(cancer, overrides)
-    sim = PatientSimulation(params, seed, patient_id, years).advance_to()
+    sim = PatientSimulation(params, seed, patient_id, years, natural_history=natural_history).advance_to()
     tables = sim.tables()
     return PatientStory(
         tables["patients"].iloc[0],
