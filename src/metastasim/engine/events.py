@@ -8,6 +8,8 @@ the event loop.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -116,13 +118,14 @@ class EventLog:
         """All events, ordered by patient and day."""
         if not self.parts:
             return pd.DataFrame()
-        parts = [
-            p.dropna(axis=1, how="all") if "value" in p and p["value"].isna().all() else p for p in self.parts if len(p)
-        ]
+        parts = [p for p in self.parts if len(p)]
         for p in parts:
             p["event"] = pd.Categorical(p["event"], categories=EVENT_NAMES)
             p["detail"] = p["detail"].astype("string")
-        df = pd.concat(parts, ignore_index=True)
+        with warnings.catch_warnings():
+            # All-NA float columns (e.g. `value` of cascade rows) concatenate to the same float dtype either way.
+            warnings.simplefilter("ignore", FutureWarning)
+            df = pd.concat(parts, ignore_index=True)
         df.insert(0, "run_id", self.rb.run_id)
         return df.sort_values(["patient_id", "day", "lesion_id"], kind="stable").reset_index(drop=True)
 
