@@ -88,7 +88,10 @@ def iwata_overrides(alpha: float, blood_survival: float) -> dict[str, object]:
         "colonisation.micrometastasis_persistence": 1.0,
         "colonisation.soil_affinity": ones,
         "extravasation.probability": ones,
-        # Blood only, metastases shed as the primary does.
+        # Blood only, metastases shed as the primary does; the shedding rate is fixed here (not taken from
+        # the colorectal file, whose calibrated value may change) so that the scenarios' survival values
+        # give enough metastases for every comparison.
+        "shedding.blood_rate": 3.0e-3,
         "shedding.lymph_rate": 0.0,
         "shedding.coelomic_rate": 0.0,
         "shedding.metastasis_factor": 1.0,

@@ -185,7 +185,7 @@ LOG_KINDS: tuple[str, ...] = (
     "response",  # a = 0 response / 1 stable / 2 progression, x = sum of diameters, y = nadir
     "remission",
     "recurrence",  # a = site of the first lesion found
-    "screen",  # a = test, b = 1 positive
+    "screen",  # a = test, b = 0 negative, 1 positive and followed up, 2 positive without follow-up
     "organ_failure",  # a = cause
     "death",  # a = cause
     "fracture",  # x = bone cells

@@ -222,8 +222,10 @@ def screen(st, P, C, t: float) -> None:
             s = C.screen_sens_early if t_category(st, P, C, t) <= 2 else C.screen_sens_advanced
     patient = pid(st)
     positive = uniform(P.stream_keys[ST_SCREEN_TEST], patient, ROOT, 2 * n) < s
-    log(st, t, LOG_SCREEN, C.screen_test, 1 if positive else 0, 0.0, 0.0)
-    if positive and uniform(P.stream_keys[ST_SCREEN_TEST], patient, ROOT, 2 * n + 1) < C.screen_followup_adherence:
+    adheres = uniform(P.stream_keys[ST_SCREEN_TEST], patient, ROOT, 2 * n + 1) < C.screen_followup_adherence
+    follow_up = positive and adheres
+    log(st, t, LOG_SCREEN, C.screen_test, (1 if follow_up else 2) if positive else 0, 0.0, 0.0)
+    if follow_up:
         if st.clinic_t[CE_VISIT] == math.inf or st.clinic_t[CE_VISIT] > t + C.screen_followup_days:
             st.clinic_t[CE_VISIT] = t + C.screen_followup_days
             st.clinic[C_VISIT_REASON] = ROUTE_SCREENING

@@ -203,7 +203,8 @@ def _detail(kind: str, a: int, b: int, y: int, primary_symptom: str) -> str:
     if kind == "recurrence":
         return "recurrence found" + (f" ({SITES[a] if a < N_SITES else 'primary site'})" if a >= 0 else "")
     if kind == "screen":
-        return f"screening test ({SCREENING_TESTS[a]}): " + ("positive" if b else "negative")
+        outcome = ("negative", "positive", "positive, but the follow-up was not done")[b]
+        return f"screening test ({SCREENING_TESTS[a]}): {outcome}"
     if kind == "organ_failure":
         return f"organ failure: {DEATH_CAUSES[a]}"
     if kind == "death":
