@@ -17,6 +17,7 @@ from metastasim.anatomy.sites import (
     PLEURA,
     PRIMARY,
     REGIONAL_NODES,
+    SITES,
 )
 
 #: Index of the whole-body total in the per-site burden array (sites 0..N_SITES-1, then the primary).
@@ -90,19 +91,7 @@ MODALITIES: tuple[str, ...] = (
 CT, MRI, PET, ULTRASOUND, MAMMOGRAPHY, BONE_SCAN, ENDOSCOPY, CLINICAL_EXAM = range(len(MODALITIES))
 N_MODALITIES = len(MODALITIES)
 #: Burden indices imaging tables are given for: every site, then the primary.
-IMAGING_TARGETS: tuple[str, ...] = (
-    "liver",
-    "lung",
-    "bone",
-    "brain",
-    "adrenal",
-    "pleura",
-    "peritoneum",
-    "other",
-    "regional_nodes",
-    "distant_nodes",
-    "primary",
-)
+IMAGING_TARGETS: tuple[str, ...] = (*SITES, "primary")
 N_IMAGING_TARGETS = N_SITES + 1
 #: Breakpoints per step table (padded).
 N_STEPS = 8
