@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy.stats import spearmanr
 
 import metastasim as ms
 from metastasim.engine.records import SITE_LABELS
@@ -59,9 +60,10 @@ def test_lesions_are_addressable_by_organ():
 
 
 def test_ctc_counts_rise_with_burden(story):
+    """Expected CTCs are a monotone (power-law) function of shedding burden, so their ranks follow the burden's
+    through growth, surgery and regrowth; a rank correlation tests exactly that."""
     ts = story.timeseries
-    burden = np.log(ts.total_cells.to_numpy() + 1)
-    assert np.corrcoef(burden, ts.ctc_expected_per_7_5ml.to_numpy())[0, 1] > 0.5
+    assert spearmanr(ts.total_cells, ts.ctc_expected_per_7_5ml).statistic > 0.8
 
 
 @pytest.mark.parametrize("law", ["gompertz", "logistic", "power"])

@@ -61,16 +61,16 @@ def test_one_or_two_processes_give_identical_tables():
 
 
 def test_changing_one_decision_leaves_unrelated_draws_unchanged(params):
-    """Brain extravasation changes only what passes through that decision: the primary's growth,
+    """Lung extravasation changes only what passes through that decision: the primary's growth,
     invasion, traits and its seeding of the liver keep exactly the same draws."""
-    changed = load_parameters("colorectal", {"extravasation.probability.brain": 0.05})
+    changed = load_parameters("colorectal", {"extravasation.probability.lung": 0.05})
     a = _tables(params, 5, 0, 150, with_events=False)
     b = _tables(changed, 5, 0, 150, with_events=False)
     cols = ["doubling_time_days", "day_invasion", "day_first_blood_entry", "day_first_lymph_entry"]
     pdt.assert_frame_equal(a["patients"][cols], b["patients"][cols])
     keys = ["patient_id", "day_seeded", "route", "path"]
 
-    # Brain metastases change the total burden and so the day the untreated disease becomes lethal;
+    # Lung metastases change the total burden and so the day the untreated disease becomes lethal;
     # compare the primary's liver seedings up to the earlier of the two end days.
     end = pd.concat([a["patients"]["day_end"], b["patients"]["day_end"]], axis=1).min(axis=1)
     end.index = a["patients"]["patient_id"]
@@ -83,9 +83,9 @@ def test_changing_one_decision_leaves_unrelated_draws_unchanged(params):
     la, lb = liver_from_primary(a), liver_from_primary(b)
     assert len(la) > 50
     pdt.assert_frame_equal(la, lb)
-    brain_a = (a["lesions"].site == "brain").sum()
-    brain_b = (b["lesions"].site == "brain").sum()
-    assert brain_b < brain_a  # and the decision that changed did change
+    lung_a = (a["lesions"].site == "lung").sum()
+    lung_b = (b["lesions"].site == "lung").sum()
+    assert lung_b < lung_a  # and the decision that changed did change
 
 
 def test_saved_state_continues_exactly(tmp_path, params):
