@@ -39,6 +39,15 @@ def test_size_and_time_to_size_are_inverse(law, rate, cap, ex):
 
 
 @pytest.mark.parametrize(("law", "rate", "cap", "ex"), LAWS)
+def test_size_before_undoes_size_after(law, rate, cap, ex):
+    """Including the power law's switch from exponential to power growth (at 1.8e8 cells here)."""
+    for x0, dt in [(1.0, 500.0), (1e6, 2000.0), (1e8, 300.0), (3e9, 100.0)]:
+        x1 = g.size_after(law, rate, cap, ex, x0, dt)
+        assert g.size_before(law, rate, cap, ex, x1, dt) == pytest.approx(x0, rel=1e-9)
+    assert g.size_before(law, rate, cap, ex, 1e9, 0.0) == 1e9
+
+
+@pytest.mark.parametrize(("law", "rate", "cap", "ex"), LAWS)
 def test_shedding_integral_matches_quadrature_and_inverts(law, rate, cap, ex):
     alpha = 0.663
     for x0, dt in [(1.0, 3000.0), (1e7, 1500.0)]:

@@ -105,6 +105,29 @@ def size_after(law: int, rate: float, capacity: float, exponent: float, x0: floa
 
 
 @kernel
+def size_before(law: int, rate: float, capacity: float, exponent: float, x1: float, dt: float) -> float:
+    """Return the size (cells) from which `dt` days of growth reach `x1` cells: the inverse of `size_after`."""
+    if dt <= 0.0:
+        return x1
+    if law == GOMPERTZ:
+        if x1 >= capacity:
+            return x1
+        return capacity * math.exp(math.log(x1 / capacity) * math.exp(rate * dt))
+    if law == LOGISTIC:
+        return capacity / (1.0 + (capacity / x1 - 1.0) * math.exp(rate * dt))
+    r_max = capacity
+    gamma = exponent
+    xc = _power_crossover(rate, r_max, gamma)
+    if x1 <= xc:
+        return x1 * math.exp(-r_max * dt)
+    q = 1.0 - gamma
+    t_power = (x1**q - xc**q) / (q * rate)
+    if dt <= t_power:
+        return (x1**q - q * rate * dt) ** (1.0 / q)
+    return xc * math.exp(-r_max * (dt - t_power))
+
+
+@kernel
 def time_to_size(law: int, rate: float, capacity: float, exponent: float, x0: float, x1: float) -> float:
     """Return the days needed to grow from `x0` to `x1` cells (infinity if never reached, 0 if x1 <= x0)."""
     if x1 <= x0:

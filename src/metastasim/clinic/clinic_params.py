@@ -15,6 +15,7 @@ import numpy as np
 
 from metastasim.biology.growth import cells_for_diameter
 from metastasim.clinic.codes import (
+    COMBINED_MODALITIES,
     IMAGING_TARGETS,
     MODALITIES,
     N_IMAGING_TARGETS,
@@ -106,6 +107,25 @@ class ClinicParams(NamedTuple):
     micro_cells: float  # cells of a 0.2 mm deposit
 
 
+def _combine(edges: np.ndarray, values: np.ndarray, combined: int, parts: list[int]) -> None:
+    """Fill the step table of a combined modality (PET/CT): at every size the highest sensitivity of its parts.
+
+    One draw per lesion decides every modality, so the combined scan finds each lesion either part finds.
+    """
+    for t in range(edges.shape[1]):
+        steps = sorted({float(d) for m in parts for d in edges[m, t] if np.isfinite(d)})
+        if len(steps) > N_STEPS:
+            raise ValueError(f"{MODALITIES[combined]} table for {IMAGING_TARGETS[t]} needs more than {N_STEPS} steps")
+        for k, d in enumerate(steps):
+            best = 0.0
+            for m in parts:
+                i = int(np.searchsorted(edges[m, t], d, side="right")) - 1
+                if i >= 0:
+                    best = max(best, float(values[m, t, i]))
+            edges[combined, t, k] = d
+            values[combined, t, k] = best
+
+
 def _imaging_tables() -> tuple[np.ndarray, np.ndarray, float, dict[str, str]]:
     data = tomllib.loads(resources.files("metastasim.data").joinpath("imaging.toml").read_text("utf-8"))
     edges = np.full((N_MODALITIES, N_IMAGING_TARGETS, N_STEPS), np.inf)
@@ -119,6 +139,12 @@ def _imaging_tables() -> tuple[np.ndarray, np.ndarray, float, dict[str, str]]:
                 edges[m, t, k] = d
                 values[m, t, k] = s
             sources[f"{modality}.{target}"] = row["source"]
+    for combined, parts in COMBINED_MODALITIES.items():
+        _combine(edges, values, MODALITIES.index(combined), [MODALITIES.index(m) for m in parts])
+        for target in IMAGING_TARGETS:
+            cited = [f"{m}.{target}" for m in parts if f"{m}.{target}" in sources]
+            if cited:
+                sources[f"{combined}.{target}"] = f"the better of {' and '.join(cited)} at each size (one reading)"
     sentinel = float(data["sentinel_node_biopsy"]["sensitivity"]["value"])
     return edges, values, sentinel, sources
 

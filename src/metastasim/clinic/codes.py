@@ -87,9 +87,14 @@ MODALITIES: tuple[str, ...] = (
     "bone_scan",
     "endoscopy",
     "clinical_exam",
+    "PET/CT",
 )
-CT, MRI, PET, ULTRASOUND, MAMMOGRAPHY, BONE_SCAN, ENDOSCOPY, CLINICAL_EXAM = range(len(MODALITIES))
+CT, MRI, PET, ULTRASOUND, MAMMOGRAPHY, BONE_SCAN, ENDOSCOPY, CLINICAL_EXAM, PET_CT = range(len(MODALITIES))
 N_MODALITIES = len(MODALITIES)
+#: Modalities that image the chest, abdomen and pelvis for staging.
+STAGING_MODALITIES: tuple[str, ...] = ("CT", "MRI", "PET", "PET/CT", "ultrasound")
+#: Combined modalities: a lesion is found if either component shows it (see data/imaging.toml).
+COMBINED_MODALITIES: dict[str, tuple[str, str]] = {"PET/CT": ("PET", "CT")}
 #: Burden indices imaging tables are given for: every site, then the primary.
 IMAGING_TARGETS: tuple[str, ...] = (*SITES, "primary")
 N_IMAGING_TARGETS = N_SITES + 1

@@ -65,7 +65,7 @@ def stage_group(rule: int, T: int, N: int, M: int) -> int:
             return 2
         return 1
     if rule == RULE_LUNG:
-        if N >= 2 or (T >= 3 and N >= 1):
+        if N >= 2 or T == 4 or (T == 3 and N >= 1):
             return 3
         if N >= 1 or T >= 3:
             return 2

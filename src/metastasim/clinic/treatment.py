@@ -22,7 +22,7 @@ import numpy as np
 from metastasim._jit import kernel
 from metastasim.anatomy.sites import BRAIN
 from metastasim.biology.evolution import resistant_fraction
-from metastasim.biology.growth import operational_time, specific_rate_at, time_to_size
+from metastasim.biology.growth import operational_time, size_before, specific_rate_at, time_to_size
 from metastasim.biology.shedding import flush, init_thresholds, lesion_size
 from metastasim.clinic.burden import is_alive
 from metastasim.clinic.codes import LOG_TREATMENT_EFFECT
@@ -106,6 +106,7 @@ def split_resistant(st, P, L: int, t: float) -> int:
     if n < 0:
         return -1
     st.clone_of[n] = L
+    st.t_origin[n] = st.t_resistant[L]  # the subclone's own growth began when its founding mutant arose
     st.phase[n] = PHASE_GROWING
     for i in range(st.trait_time.shape[1]):
         st.trait_time[n, i] = st.trait_time[L, i]
@@ -117,7 +118,7 @@ def split_resistant(st, P, L: int, t: float) -> int:
     st.t_flush[n] = t
     st.clock_at_flush[n] = operational_time(P.law, st.rate[n], P.capacity_arg, P.exponent_arg, P.alpha, P.e1_origin, dt)
     refresh_seeding(st, P, n, t)
-    # The parent keeps its sensitive cells only.
+    # The parent keeps its sensitive cells only (the day the subclone arose is now the subclone's t_origin).
     st.t_resistant[L] = math.inf
     set_size(st, P, L, t, max(1.0, x - r))
     return n
@@ -139,11 +140,13 @@ def chemo_ln_kill(st, P, C, L: int, t: float, factor: float) -> float:
 def targeted_ln_kill(st, P, C, L: int, t: float) -> float:
     """Targeted-therapy kill of one cycle on sensitive cells: net regression at the published rate.
 
-    The kill also cancels the regrowth between cycles, so sensitive cells shrink at the net rate.
+    The kill is sized so that the cells left regrow, by the lesion's own law, to exactly x·exp(-rate·cycle)
+    by the next cycle: sensitive cells shrink at the net rate whatever their growth speed.
     """
     x = lesion_size(st, P, L, t)
-    g = specific_rate_at(P.law, st.rate[L], P.capacity_arg, P.exponent_arg, x)
-    return (C.targeted_regression + g) * C.cycle_days
+    target = x * math.exp(-C.targeted_regression * C.cycle_days)
+    start = size_before(P.law, st.rate[L], P.capacity_arg, P.exponent_arg, target, C.cycle_days)
+    return math.log(x / start) if start < x else 0.0
 
 
 @kernel

@@ -43,6 +43,7 @@ EVENT_NAMES = (
     "first_blood_entry",
     "trait_acquired",
     "resistant_subclone",
+    "resistant_subclone_survives",
     "seeding",
     "dormant_cell_wakes",
     "micrometastasis",
@@ -153,13 +154,7 @@ def build_events(rb: RecordBuilder) -> pd.DataFrame:
     )
     log.add(primaries, s[:, S_T_FIRST_LYMPH], "first_lymph_entry", "first cells enter lymphatic vessels")
     log.add(primaries, s[:, S_T_FIRST_BLOOD], "first_blood_entry", "first cells enter the blood")
-    rows = np.flatnonzero(np.isfinite(o.t_resistant) & (o.t_resistant > 0))
-    log.add(
-        rows,
-        o.t_resistant[rows],
-        "resistant_subclone",
-        "a subclone resistant to targeted therapy arises (Bozic et al. 2013)",
-    )
+    _resistance_events(rb, log)
     _seeding_events(rb, log)
     _size_events(rb, log)
     rows = np.flatnonzero(np.isfinite(o.t_clear) & (o.end_cause == ENDED_IMMUNE))
@@ -184,9 +179,30 @@ def build_events(rb: RecordBuilder) -> pd.DataFrame:
     return log.table()
 
 
+def _resistance_events(rb: RecordBuilder, log: EventLog) -> None:
+    """The day a resistant subclone arises in a lesion, and the day treatment leaves it as its own lesion.
+
+    A subclone split off by targeted therapy keeps the day it arose as its t_origin (its parent's t_resistant
+    is cleared then), so the arising is logged on the parent the same day whether or not it was treated.
+    """
+    o = rb.o
+    clone = o.clone_of >= 0
+    arisen = np.flatnonzero(np.isfinite(o.t_resistant) & (o.t_resistant > 0) & ~clone)
+    clones = np.flatnonzero(clone)
+    parents = rb.base[rb.pidx[clones]] + o.clone_of[clones]
+    text = "a subclone resistant to targeted therapy arises (Bozic et al. 2013)"
+    log.add(np.r_[arisen, parents], np.r_[o.t_resistant[arisen], o.t_origin[clones]], "resistant_subclone", text)
+    log.add(
+        clones,
+        o.t_born[clones],
+        "resistant_subclone_survives",
+        "targeted therapy kills the sensitive cells around it; the resistant subclone grows on as its own lesion",
+    )
+
+
 def _seeding_events(rb: RecordBuilder, log: EventLog) -> None:
     o = rb.o
-    rows = np.flatnonzero(o.parent >= 0)
+    rows = np.flatnonzero((o.parent >= 0) & (o.clone_of < 0))  # a resistant subclone is not a seeding
     src = rb.base[rb.pidx[rows]] + o.parent[rows]
     dormant = (o.path[rows] == PATH_DORMANT).astype(np.int64)
     # One sentence per combination of source site, destination, route and fate: few distinct texts.

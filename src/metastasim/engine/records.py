@@ -122,8 +122,10 @@ class RecordBuilder:
         target = np.full(n, cells_for_diameter(diameter, self.P.cells_per_cm3))
         dt = time_to_size_array(self.P.law, o.rate, self.P.capacity_arg, self.P.exponent_arg, np.ones(n), target)
         day = o.t_origin + dt
-        # Sizes reached after the first treatment are not reconstructed (the clinical log records effects).
+        # Sizes reached after the first treatment are not reconstructed (the clinical log records effects); a
+        # resistant subclone's row begins when treatment splits it off, and the sizes before are its parent's.
         ok = (day <= self.lesion_t_end) & (day < o.t_clear) & (o.t_origin <= self.lesion_t_end) & (day <= o.t_treated)
+        ok &= day >= o.t_born
         return np.where(ok, day, np.nan)
 
     def _derive_lesions(self) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from metastasim.anatomy.sites import BEDS, SITES
-from metastasim.clinic.codes import MODALITIES, SCREENING_TESTS, SYMPTOM_NAMES, TREATMENTS
+from metastasim.clinic.codes import MODALITIES, SCREENING_TESTS, STAGING_MODALITIES, SYMPTOM_NAMES, TREATMENTS
 
 FLOW_KEYS: tuple[str, ...] = ("liver", "gut", "bone", "brain", "adrenal", "pleura", "other")
 ARREST_KEYS: tuple[str, ...] = ("liver", "lung", "bone", "brain", "adrenal", "pleura", "other", "vertebral")
@@ -339,7 +339,7 @@ _SPECS: tuple[ParamSpec, ...] = (
         0,
         "imaging used to stage the chest, abdomen and pelvis",
         kind="choice",
-        choices=MODALITIES[:4],
+        choices=STAGING_MODALITIES,
     ),
     ParamSpec(
         "clinic.primary_modality",
