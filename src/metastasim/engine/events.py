@@ -192,11 +192,17 @@ def _resistance_events(rb: RecordBuilder, log: EventLog) -> None:
     parents = rb.base[rb.pidx[clones]] + o.clone_of[clones]
     text = "a subclone resistant to targeted therapy arises (Bozic et al. 2013)"
     log.add(np.r_[arisen, parents], np.r_[o.t_resistant[arisen], o.t_origin[clones]], "resistant_subclone", text)
+    used, inverse = np.unique(o.clone_of[clones], return_inverse=True)
+    texts = [
+        f"targeted therapy kills the sensitive cells of lesion {p}; its resistant subclone survives as this lesion"
+        for p in used
+    ]
     log.add(
         clones,
         o.t_born[clones],
         "resistant_subclone_survives",
-        "targeted therapy kills the sensitive cells around it; the resistant subclone grows on as its own lesion",
+        categorical(inverse, texts),
+        cells=np.full(len(clones), np.nan),  # its size then is in the treatment_effect row of the same day
     )
 
 
