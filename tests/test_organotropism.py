@@ -23,7 +23,19 @@ def _cohort(cancer):
     )
 
 
-@pytest.mark.parametrize("cancer", [c for c in CANCER_TYPES if most_common_reference_site(c) is not None])
+# Untreated pancreas and lung cancers carry about 1,000-2,800 lesions per patient by the end of their course, so
+# their 10,000-patient cohorts take one to four minutes each: they run with the slow suite (`pytest -m slow`).
+HEAVY = {"pancreas", "lung_nsclc", "lung_sclc"}
+
+
+@pytest.mark.parametrize(
+    "cancer",
+    [
+        pytest.param(c, marks=pytest.mark.slow) if c in HEAVY else c
+        for c in CANCER_TYPES
+        if most_common_reference_site(c) is not None
+    ],
+)
 def test_most_common_site_matches_reference(cancer):
     patients = _cohort(cancer)["patients"]
     shares, _, n_metastatic = site_distribution(patients)
