@@ -226,3 +226,29 @@ def trial(args: argparse.Namespace) -> int:
     else:
         print(format_trial(result.summary, files))
     return 0
+
+
+def validate(args: argparse.Namespace) -> int:
+    """Run the validation suite; exit 0 when every target passes, 1 when any fails."""
+    import sys
+
+    from metastasim.params.load import CANCER_TYPES, check_cancer
+    from metastasim.report.story import COHORT_DISCLAIMER as DISCLAIMER
+    from metastasim.validation.suite import format_table, results_frame, validate_cancer
+    from metastasim.version import __version__
+
+    cancers = list(CANCER_TYPES)
+    if args.cancer is not None:
+        check_cancer(args.cancer)
+        cancers = [args.cancer]
+    _check_int("patients", args.patients, 100, 1_000_000)
+    progress = None if args.quiet or args.json else (lambda msg: print(f"simulating {msg} ...", file=sys.stderr))
+    results = [r for c in cancers for r in validate_cancer(c, args.patients, args.seed, progress)]
+    if args.json:
+        print(json.dumps({"patients": args.patients, "seed": args.seed, "version": __version__,
+                          "targets": _records(results_frame(results)), "disclaimer": DISCLAIMER}, indent=1))
+    else:
+        print(f"metastasim {__version__} validation: {args.patients} patients per cohort, seed {args.seed}")
+        print(DISCLAIMER)
+        print(format_table(results))
+    return 0 if all(r.passed for r in results) else 1

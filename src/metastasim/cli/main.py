@@ -1,4 +1,4 @@
-"""``metastasim`` command: patient, run, runs, export, experiment, params.
+"""``metastasim`` command: patient, run, runs, export, experiment, params, trial, validate.
 
 Errors in the user's input print one line on stderr and exit with code 2; an interrupted run exits 130
 after marking the run ``interrupted`` in the database.
@@ -90,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=1, help="seed (default 1)")
     e.add_argument("--json", action="store_true", help="print as JSON")
 
+    v = sub.add_parser("validate", help="compare the default cohorts with the published reference figures")
+    v.add_argument("--cancer", default=None, help=f"one cancer type (default all nine: {', '.join(CANCER_TYPES)})")
+    v.add_argument("--patients", type=int, default=2000, help="patients per cohort (default 2000)")
+    v.add_argument("--seed", type=int, default=1, help="seed (default 1)")
+    v.add_argument("--json", action="store_true", help="print every target and result as JSON")
+    v.add_argument("--quiet", action="store_true", help="no progress lines")
+
     pa = sub.add_parser("params", help="list a cancer type's parameters with units, ranges and sources")
     pa.add_argument("--cancer", default="colorectal", help=f"cancer type: {', '.join(CANCER_TYPES)}")
     pa.add_argument("--json", action="store_true", help="print as JSON")
@@ -117,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         "experiment": commands.experiment,
         "params": commands.params,
         "trial": commands.trial,
+        "validate": commands.validate,
     }[args.command]
     try:
         return handler(args)

@@ -1,0 +1,102 @@
+"""Run the validation suite: simulate each cancer type's default cohorts and compare them with every target.
+
+Stage at diagnosis comes from the full model (cascade and clinic); metastatic sites from the untreated natural
+history (the site of the first distant metastasis to reach 10 mm, a proxy for first metastatic diagnosis, as
+in the organotropism test). Each simulated share carries a binomial 95% Wilson interval; a target passes when
+that interval overlaps the published interval (validation/targets.py says how each published interval is set).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import pandas as pd
+
+from metastasim.cohort.chunks import simulate_tables
+from metastasim.cohort.summary import site_distribution
+from metastasim.params.load import load_parameters
+from metastasim.validation.targets import Target, targets_for, wilson_interval
+
+#: Years simulated for stage at diagnosis (from the first cell, as `metastasim run`) and for the natural history.
+STAGE_YEARS = 30
+SITE_YEARS = 20
+
+
+@dataclass(frozen=True)
+class Result:
+    """A target with its simulated value, the 95% interval of that value, and the verdict."""
+
+    target: Target
+    simulated: float
+    sim_low: float
+    sim_high: float
+    n: int  # patients the simulated share is a share of
+
+    @property
+    def passed(self) -> bool:
+        """The simulated 95% interval overlaps the published interval."""
+        return self.sim_low <= self.target.high and self.sim_high >= self.target.low
+
+    def row(self) -> dict[str, object]:
+        """A flat record (for JSON and tables)."""
+        return {**asdict(self.target), "simulated": self.simulated, "simulated_low": self.sim_low,
+                "simulated_high": self.sim_high, "simulated_n": self.n, "passed": self.passed}
+
+
+def _share(hits: float, n: int) -> tuple[float, float, float]:
+    low, high = wilson_interval(hits, n)
+    return (hits / n if n else float("nan")), low, high
+
+
+def validate_cancer(
+    cancer: str, patients: int, seed: int, progress: Callable[[str], None] | None = None
+) -> list[Result]:
+    """Compare one cancer type's default cohorts of `patients` patients with each of its targets."""
+    targets = targets_for(cancer)
+    results = []
+    params = load_parameters(cancer)
+    if any(t.kind == "stage" for t in targets):
+        if progress:
+            progress(f"{cancer}: {patients} patients, full model, {STAGE_YEARS} years")
+        table = simulate_tables(params, seed, 0, patients, STAGE_YEARS, "validate", with_events=False)["patients"]
+        stage = table.loc[table["day_diagnosis"].notna(), "seer_stage_observed"]
+        for t in (t for t in targets if t.kind == "stage"):
+            results.append(Result(t, *_share(float((stage == t.key).sum()), len(stage)), len(stage)))
+    if any(t.kind == "site" for t in targets):
+        if progress:
+            progress(f"{cancer}: {patients} patients, untreated natural history, {SITE_YEARS} years")
+        table = simulate_tables(
+            params, seed, 0, patients, SITE_YEARS, "validate", with_events=False, natural_history=True
+        )["patients"]
+        shares, _, n = site_distribution(table)
+        for t in (t for t in targets if t.kind == "site"):
+            results.append(Result(t, *_share(shares[t.key] * n, n), n))
+    return results
+
+
+def results_frame(results: list[Result]) -> pd.DataFrame:
+    """All results as one table, a row per target."""
+    return pd.DataFrame([r.row() for r in results])
+
+
+def format_table(results: list[Result]) -> str:
+    """The validation table as text: target, published value and interval, simulated value and interval, verdict."""
+    lines = [
+        f"{'target':<44} {'published':>9} {'interval':>15} {'simulated':>9} {'95% interval':>15}  result",
+    ]
+    for r in results:
+        t = r.target
+        lines.append(
+            f"{t.id:<44} {100 * t.published:8.1f}% {_pct_range(t.low, t.high):>15} {100 * r.simulated:8.1f}% "
+            f"{_pct_range(r.sim_low, r.sim_high):>15}  {'pass' if r.passed else 'FAIL'}"
+        )
+    passed = sum(r.passed for r in results)
+    lines.append(f"{passed} of {len(results)} targets pass (pass: the simulated 95% interval overlaps the published "
+                 "interval, which comes from the data's own uncertainty).")
+    lines.append("Sources and how each published interval was set: metastasim validate --json.")
+    return "\n".join(lines)
+
+
+def _pct_range(low: float, high: float) -> str:
+    return f"{100 * low:.1f}-{100 * high:.1f}%"

@@ -1,0 +1,142 @@
+"""Validation targets read from the shipped reference tables, each with the published value's own uncertainty.
+
+A target is one published figure: what it measures, its value, and the interval the data themselves allow.
+That interval, not a tolerance chosen afterwards, decides pass or fail (validation/suite.py): a target passes
+when the simulated 95% interval overlaps it. Where does each published interval come from?
+
+- Stage at diagnosis (stage_at_diagnosis.csv): registry shares leave some cases unstaged. The share of a stage
+  among staged cases lies between "no unstaged case had this stage" and "every one did", that is between
+  p / (S + U) and (p + U) / (S + U), where S is the sum of the three shares and U the unstaged share. U is the
+  share the row's context states, else 100 - S when all three are given. Registry counts are tens of thousands,
+  so sampling error is negligible beside U. A row that gives fewer than three shares and no unstaged share is
+  compared with its exact value, or with its binomial interval when its context gives the series' n.
+- Metastatic sites (metastatic_sites.csv, rows among metastatic patients): a binomial 95% Wilson interval
+  from the study's n (parsed from "n=..." in the denominator). A row without n is compared with its value.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from metastasim.data.reference import REFERENCE_SITE_MAP, load_reference, metastatic_site_rows
+
+SEER_STAGES = ("localized", "regional", "distant")
+#: Reference row names that differ from the cancer type's name.
+REFERENCE_NAME = {"lung_nsclc": "lung"}
+Z95 = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class Target:
+    """One published figure to compare the model with (fractions, not percent)."""
+
+    id: str
+    cancer: str
+    kind: str  # "stage" or "site"
+    key: str  # the SEER stage or the model site
+    what: str
+    published: float
+    low: float
+    high: float
+    uncertainty: str  # how low and high were set
+    source: str
+
+
+def wilson_interval(successes: float, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion (the whole [0, 1] when n is 0)."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _unstaged_percent(row: pd.Series, given: dict[str, float]) -> tuple[float, str]:
+    m = re.search(r"(\d+(?:\.\d+)?)% (?:unstaged|unknown)", str(row["context"]))
+    if m:
+        return float(m[1]), f"{m[1]}% unstaged (stated in the source row)"
+    if len(given) == 3:
+        return max(0.0, 100.0 - sum(given.values())), "unstaged share = 100 - the three shares"
+    return 0.0, "unstaged share not given"
+
+
+def stage_targets(cancer: str) -> list[Target]:
+    """SEER summary stage shares at diagnosis for one cancer type (the stages its reference row gives)."""
+    ref = load_reference("stage_at_diagnosis")
+    rows = ref[ref["cancer"] == REFERENCE_NAME.get(cancer, cancer)]
+    if rows.empty:
+        return []
+    row = rows.iloc[0]
+    given = {s: float(row[f"{s}_pct"]) for s in SEER_STAGES if not pd.isna(row[f"{s}_pct"])}
+    unstaged, how = _unstaged_percent(row, given)
+    total = (sum(given.values()) + unstaged) if len(given) == 3 else 100.0
+    n_match = re.search(r"n=(\d[\d,]*)", str(row["context"]))
+    out = []
+    for stage, pct in given.items():
+        low, high = pct / total, (pct + unstaged) / total
+        uncertainty = how
+        if len(given) < 3 and n_match:  # one stage of a counted series: its binomial interval
+            n = int(n_match[1].replace(",", ""))
+            low, high = wilson_interval(pct / 100.0 * n, n)
+            uncertainty = f"binomial 95% interval, n={n}"
+        elif len(given) < 3:
+            uncertainty += ": the exact value (a share of all cases, staged or not)"
+        out.append(
+            Target(
+                id=f"stage_at_diagnosis.{cancer}.{stage}",
+                cancer=cancer,
+                kind="stage",
+                key=stage,
+                what=f"{stage} share of diagnosed patients (SEER summary stage)",
+                published=pct / (total - unstaged) if len(given) == 3 else pct / 100.0,
+                low=low,
+                high=high,
+                uncertainty=uncertainty,
+                source=str(row["source"]),
+            )
+        )
+    return out
+
+
+def site_targets(cancer: str) -> list[Target]:
+    """Shares of metastatic patients with each site involved at first metastatic diagnosis (model sites only)."""
+    out = []
+    seen: set[str] = set()
+    for r in metastatic_site_rows(cancer).itertuples():
+        site = REFERENCE_SITE_MAP.get(str(r.site))
+        if site is None or not str(r.denominator).startswith("metastatic") or site in seen:
+            continue
+        seen.add(site)
+        p = float(r.percent) / 100.0
+        m = re.search(r"n=(\d[\d,]*)", str(r.denominator))
+        if m:
+            n = int(m[1].replace(",", ""))
+            low, high = wilson_interval(p * n, n)
+            how = f"binomial 95% interval, n={n}"
+        else:
+            low, high, how = p, p, "no n given: the exact value"
+        out.append(
+            Target(
+                id=f"metastatic_sites.{cancer}.{site}",
+                cancer=cancer,
+                kind="site",
+                key=site,
+                what=f"share of metastatic patients with {r.site!s} metastases ({r.denominator})",
+                published=p,
+                low=low,
+                high=high,
+                uncertainty=how,
+                source=str(r.source),
+            )
+        )
+    return out
+
+
+def targets_for(cancer: str) -> list[Target]:
+    """Every validation target of one cancer type."""
+    return stage_targets(cancer) + site_targets(cancer)
