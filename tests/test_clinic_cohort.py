@@ -23,11 +23,14 @@ from clitools import cli, one_line_error
 from metastasim.api import load_policies
 from metastasim.clinic.clinic_params import build_clinic_params
 from metastasim.clinic.codes import (
+    CT,
     DEATH_CAUSES,
-    MODALITIES,
+    PET,
+    PET_CT,
     ROUTE_SCREENING,
     SEER_LOCALIZED,
 )
+from metastasim.clinic.imaging import sensitivity
 from metastasim.cohort.chunks import simulate_tables
 from metastasim.cohort.trial import read_trial
 from metastasim.engine.chunk import LESION_CAPACITY
@@ -401,20 +404,13 @@ def test_resistance_shortens_the_response_to_the_targeted_drug(targeted_arms):
 # --- 9. stage migration -----------------------------------------------------------------------------------
 
 
-def _sensitivity(C, modality: str, target: int, d: float) -> float:
-    """Sensitivity of a modality's step table at diameter d (mm)."""
-    m = MODALITIES.index(modality)
-    k = np.searchsorted(C.sens_edges[m, target], d, side="right") - 1
-    return float(C.sens_values[m, target, k]) if k >= 0 else 0.0
-
-
 def test_pet_ct_table_is_the_better_of_ct_and_pet_at_every_size():
     """PET/CT is read as one scan: at every organ and diameter its sensitivity is max(CT, PET)."""
     C = build_clinic_params(ms.load_parameters("colorectal"))
     for target in range(C.sens_edges.shape[1]):
         for d in np.linspace(0.5, 40.0, 400):
-            expected = max(_sensitivity(C, "CT", target, d), _sensitivity(C, "PET", target, d))
-            assert _sensitivity(C, "PET/CT", target, d) == expected, (target, d)
+            expected = max(sensitivity(C, CT, target, d), sensitivity(C, PET, target, d))
+            assert sensitivity(C, PET_CT, target, d) == expected, (target, d)
 
 
 @pytest.fixture(scope="module")

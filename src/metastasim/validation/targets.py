@@ -22,11 +22,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from metastasim.clinic.codes import SEER_STAGES
+from metastasim.cohort.clinical_summary import STAGE_REFERENCE_NAME, stage_reference
 from metastasim.data.reference import REFERENCE_SITE_MAP, load_reference, metastatic_site_rows
 
-SEER_STAGES = ("localized", "regional", "distant")
-#: Reference row names that differ from the cancer type's name.
-REFERENCE_NAME = {"lung_nsclc": "lung"}
 Z95 = 1.959963984540054
 
 
@@ -56,6 +55,12 @@ def wilson_interval(successes: float, n: int, z: float = Z95) -> tuple[float, fl
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def _series_n(text: str) -> int | None:
+    """The number of patients a reference row counts ("n=7559" or "n=33,449" in its text), if it says."""
+    m = re.search(r"n=(\d[\d,]*)", text)
+    return int(m[1].replace(",", "")) if m else None
+
+
 def _unstaged_percent(row: pd.Series, given: dict[str, float]) -> tuple[float, str]:
     m = re.search(r"(\d+(?:\.\d+)?)% (?:unstaged|unknown)", str(row["context"]))
     if m:
@@ -68,20 +73,20 @@ def _unstaged_percent(row: pd.Series, given: dict[str, float]) -> tuple[float, s
 def stage_targets(cancer: str) -> list[Target]:
     """SEER summary stage shares at diagnosis for one cancer type (the stages its reference row gives)."""
     ref = load_reference("stage_at_diagnosis")
-    rows = ref[ref["cancer"] == REFERENCE_NAME.get(cancer, cancer)]
+    rows = ref[ref["cancer"] == STAGE_REFERENCE_NAME.get(cancer, cancer)]
     if rows.empty:
         return []
     row = rows.iloc[0]
     given = {s: float(row[f"{s}_pct"]) for s in SEER_STAGES if not pd.isna(row[f"{s}_pct"])}
     unstaged, how = _unstaged_percent(row, given)
     total = (sum(given.values()) + unstaged) if len(given) == 3 else 100.0
-    n_match = re.search(r"n=(\d[\d,]*)", str(row["context"]))
+    published = stage_reference(cancer)  # percent, renormalised to staged cases when all three are given
+    n = _series_n(str(row["context"]))
     out = []
     for stage, pct in given.items():
         low, high = pct / total, (pct + unstaged) / total
         uncertainty = how
-        if len(given) < 3 and n_match:  # one stage of a counted series: its binomial interval
-            n = int(n_match[1].replace(",", ""))
+        if len(given) < 3 and n is not None:  # one stage of a counted series: its binomial interval
             low, high = wilson_interval(pct / 100.0 * n, n)
             uncertainty = f"binomial 95% interval, n={n}"
         elif len(given) < 3:
@@ -93,7 +98,7 @@ def stage_targets(cancer: str) -> list[Target]:
                 kind="stage",
                 key=stage,
                 what=f"{stage} share of diagnosed patients (SEER summary stage)",
-                published=pct / (total - unstaged) if len(given) == 3 else pct / 100.0,
+                published=float(published[stage] or 0.0) / 100.0,
                 low=low,
                 high=high,
                 uncertainty=uncertainty,
@@ -113,9 +118,8 @@ def site_targets(cancer: str) -> list[Target]:
             continue
         seen.add(site)
         p = float(r.percent) / 100.0
-        m = re.search(r"n=(\d[\d,]*)", str(r.denominator))
-        if m:
-            n = int(m[1].replace(",", ""))
+        n = _series_n(str(r.denominator))
+        if n is not None:
             low, high = wilson_interval(p * n, n)
             how = f"binomial 95% interval, n={n}"
         else:
