@@ -15,7 +15,7 @@ import pandas as pd
 
 from metastasim.cohort.chunks import simulate_tables
 from metastasim.cohort.summary import site_distribution
-from metastasim.params.load import load_parameters
+from metastasim.params.load import Parameters, load_parameters
 from metastasim.validation.targets import Target, targets_for, wilson_interval
 
 #: Years simulated for stage at diagnosis (from the first cell, as `metastasim run`) and for the natural history.
@@ -50,12 +50,27 @@ def _share(hits: float, n: int) -> tuple[float, float, float]:
 
 
 def validate_cancer(
-    cancer: str, patients: int, seed: int, progress: Callable[[str], None] | None = None
+    cancer: str, patients: int, seed: int, progress: Callable[[str], None] | None = None,
+    params: Parameters | None = None,
 ) -> list[Result]:
-    """Compare one cancer type's default cohorts of `patients` patients with each of its targets."""
-    targets = targets_for(cancer)
+    """Compare one cancer type's cohorts of `patients` patients with each of its targets.
+
+    `params` replaces the shipped defaults (e.g. a calibrated parameter file); it must be of this cancer type.
+    """
+    return simulate_cohort_targets(params or load_parameters(cancer), targets_for(cancer), patients, seed, progress)
+
+
+def simulate_cohort_targets(
+    params: Parameters, targets: list[Target], patients: int, seed: int,
+    progress: Callable[[str], None] | None = None,
+) -> list[Result]:
+    """Simulate the cohorts the stage and site `targets` need (with `params`) and compare each target.
+
+    The calibration (metastasim.calibration) calls this for every particle, so that it fits exactly the
+    quantities `metastasim validate` reports.
+    """
+    cancer = params.cancer
     results = []
-    params = load_parameters(cancer)
     if any(t.kind == "stage" for t in targets):
         if progress:
             progress(f"{cancer}: {patients} patients, full model, {STAGE_YEARS} years")

@@ -43,6 +43,7 @@ class Target:
     high: float
     uncertainty: str  # how low and high were set
     source: str
+    unit: str = "share"  # "share" (a fraction, shown as percent) or the unit of the value ("days", "hours", ...)
 
 
 def wilson_interval(successes: float, n: int, z: float = Z95) -> tuple[float, float]:
