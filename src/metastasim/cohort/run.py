@@ -9,7 +9,6 @@ any number of processes give identical per-patient tables.
 from __future__ import annotations
 
 import secrets
-import signal
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from tqdm import tqdm
 from metastasim.cohort.chunks import chunk_bounds, simulate_tables
 from metastasim.cohort.summary import summarise
 from metastasim.errors import ScenarioError
+from metastasim.parallel import ignore_interrupts
 from metastasim.params.load import Parameters, load_parameters
 from metastasim.storage.store import RunStore
 from metastasim.version import __version__
@@ -102,11 +102,6 @@ def new_run_id(cancer: str) -> str:
     return f"{cancer}-{datetime.utcnow():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
-def _ignore_interrupts() -> None:
-    # Workers leave Ctrl-C to the main process, which marks the run interrupted and stops the pool.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def _chunks_in_order(config: CohortConfig, params: Parameters, run_id: str):
     """Yield chunk tables, computed here or in worker processes."""
     bounds = chunk_bounds(config.patients, config.chunk_size)
@@ -115,7 +110,7 @@ def _chunks_in_order(config: CohortConfig, params: Parameters, run_id: str):
         for a in args:
             yield simulate_tables(*a)
         return
-    with ProcessPoolExecutor(max_workers=config.workers, initializer=_ignore_interrupts) as pool:
+    with ProcessPoolExecutor(max_workers=config.workers, initializer=ignore_interrupts) as pool:
         pending: set[Future[dict[str, pd.DataFrame]]] = set()
         queue = list(args)
         while queue or pending:

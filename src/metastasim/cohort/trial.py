@@ -64,6 +64,8 @@ class TrialSpec:
     population_stage: str | None = None
     endpoint: str = "diagnosis"
     arms: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Parameter changes shared by every arm (e.g. a calibrated parameter file), applied before the arm's own.
+    base_parameters: dict[str, Any] = field(default_factory=dict)
 
 
 def read_trial(path: str | Path) -> TrialSpec:
@@ -163,9 +165,9 @@ def run_trial(spec: TrialSpec, db: str = "metastasim.duckdb", progress: bool = T
             spec.seed,
             spec.chunk_size,
             spec.workers,
-            table["parameters"],
+            {**spec.base_parameters, **table["parameters"]},
             events=False,
-            scenario={"trial": spec.name, "arm": arm},
+            scenario={"trial": spec.name, "arm": arm, "base_parameters": spec.base_parameters},
         )
         result = run_cohort(config, db=store, progress=progress)
         run_ids[arm] = result.run_id

@@ -23,7 +23,8 @@ from typing import Any
 from metastasim.errors import ScenarioError, unknown_key_message
 from metastasim.params.load import flatten_overrides, load_parameters
 
-SECTIONS = ("name", "description", "run", "parameters")
+#: ``calibration`` records how a calibrated parameter file was made (metastasim calibrate); runs ignore it.
+SECTIONS = ("name", "description", "run", "parameters", "calibration")
 RUN_KEYS = ("cancer", "patients", "years", "seed", "chunk_size", "workers", "events")
 
 
@@ -69,3 +70,23 @@ def read_scenario(path: str | Path) -> dict[str, Any]:
         "run": run,
         "parameters": overrides,
     }
+
+
+def read_parameter_file(path: str | Path) -> tuple[str, dict[str, Any]]:
+    """The cancer type and parameter changes of a parameter file (a scenario, e.g. one `metastasim calibrate` wrote).
+
+    Only ``[run] cancer`` and ``[parameters]`` are used: a parameter file changes what is simulated, not how
+    many patients or which seed.
+    """
+    scenario = read_scenario(path)
+    return str(scenario["run"].get("cancer", "colorectal")), scenario["parameters"]
+
+
+def merge_parameter_file(path: str | Path | None, cancer: str | None, overrides: dict[str, Any]) -> tuple[str, dict]:
+    """Apply a --params file under the given cancer type and overrides (which win); the types must agree."""
+    if path is None:
+        return cancer or "colorectal", overrides
+    file_cancer, file_overrides = read_parameter_file(path)
+    if cancer is not None and cancer != file_cancer:
+        raise ScenarioError(f"--params {path} is for {file_cancer}, but the run is for {cancer}")
+    return file_cancer, {**file_overrides, **overrides}

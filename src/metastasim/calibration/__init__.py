@@ -1,0 +1,1 @@
+"""Calibration by approximate Bayesian computation (ABC-SMC) against the validation targets."""
