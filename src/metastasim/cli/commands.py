@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     """Simulate, store and summarise a cohort."""
     from metastasim.cohort.run import CohortConfig, run_cohort
     from metastasim.params.load import check_cancer
-    from metastasim.params.scenario import read_scenario
+    from metastasim.params.scenario import merge_parameter_file, read_scenario
     from metastasim.report.summary_text import format_summary
 
     scenario: dict[str, Any] = {"run": {}, "parameters": {}}
@@ -95,6 +95,10 @@ def run(args: argparse.Namespace) -> int:
             settings[key] = getattr(args, key)
     if args.no_events:
         settings["events"] = False
+    if args.params is not None:
+        explicit = args.cancer or scenario["run"].get("cancer")
+        settings["cancer"], scenario["parameters"] = merge_parameter_file(args.params, explicit, scenario["parameters"])
+        scenario["params_file"] = args.params
     check_cancer(str(settings["cancer"]))
     config = CohortConfig(overrides=scenario["parameters"], scenario=scenario, **settings)
     result = run_cohort(config, db=args.db, progress=not (args.quiet or args.json))
@@ -214,8 +218,11 @@ def _branch(args: argparse.Namespace) -> int:
 def trial(args: argparse.Namespace) -> int:
     """Run an in-silico trial from a scenario file and write its curves and summary."""
     from metastasim.cohort.trial import format_trial, read_trial, run_trial, write_trial_outputs
+    from metastasim.params.scenario import merge_parameter_file
 
     spec = read_trial(args.scenario)
+    if args.params is not None:
+        _, spec.base_parameters = merge_parameter_file(args.params, spec.cancer, {})
     if args.patients is not None:
         _check_int("patients", args.patients, 1, 2**32 - 1)
         spec.patients = args.patients
@@ -230,11 +237,17 @@ def trial(args: argparse.Namespace) -> int:
 
 def validate(args: argparse.Namespace) -> int:
     """Run the validation suite; exit 0 when every target passes, 1 when any fails."""
+    import shlex
     import sys
+    import time
+    from datetime import UTC, datetime
 
     from metastasim.params.load import CANCER_TYPES, check_cancer
     from metastasim.report.story import COHORT_DISCLAIMER as DISCLAIMER
-    from metastasim.validation.suite import format_table, results_frame, validate_cancer
+    from metastasim.validation.report import RunInfo
+    from metastasim.validation.report_html import check_html_target, write_html
+    from metastasim.validation.report_markdown import check_markdown_target, write_markdown
+    from metastasim.validation.suite import format_table, results_frame, validate_all
     from metastasim.version import __version__
 
     cancers = list(CANCER_TYPES)
@@ -242,8 +255,14 @@ def validate(args: argparse.Namespace) -> int:
         check_cancer(args.cancer)
         cancers = [args.cancer]
     _check_int("patients", args.patients, 100, 1_000_000)
+    # Output paths are checked before the simulation, which takes minutes; the files are written after it.
+    if args.report is not None:
+        check_html_target(args.report)
+    if args.markdown is not None:
+        check_markdown_target(args.markdown)
+    started = time.perf_counter()
     progress = None if args.quiet or args.json else (lambda msg: print(f"simulating {msg} ...", file=sys.stderr))
-    results = [r for c in cancers for r in validate_cancer(c, args.patients, args.seed, progress)]
+    results = validate_all(cancers, args.patients, args.seed, progress)
     if args.json:
         print(json.dumps({"patients": args.patients, "seed": args.seed, "version": __version__,
                           "targets": _records(results_frame(results)), "disclaimer": DISCLAIMER}, indent=1))
@@ -251,4 +270,16 @@ def validate(args: argparse.Namespace) -> int:
         print(f"metastasim {__version__} validation: {args.patients} patients per cohort, seed {args.seed}")
         print(DISCLAIMER)
         print(format_table(results))
+    if args.report is not None or args.markdown is not None:
+        command = ["metastasim", "validate", *(["--cancer", args.cancer] if args.cancer else []),
+                   "--patients", str(args.patients), "--seed", str(args.seed),
+                   *(["--markdown", args.markdown] if args.markdown else []),
+                   *(["--report", args.report] if args.report else [])]
+        info = RunInfo(__version__, args.seed, args.patients, shlex.join(command),
+                       datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), time.perf_counter() - started)
+        written = [write_html(args.report, results, info)] if args.report is not None else []
+        if args.markdown is not None:
+            written += write_markdown(args.markdown, results, info)
+        if not args.quiet:
+            print(f"wrote {', '.join(map(str, written))}", file=sys.stderr)
     return 0 if all(r.passed for r in results) else 1

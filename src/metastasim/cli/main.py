@@ -1,4 +1,4 @@
-"""``metastasim`` command: patient, run, runs, export, experiment, params, trial, validate.
+"""``metastasim`` command: patient, run, runs, export, experiment, params, trial, validate, calibrate.
 
 Errors in the user's input print one line on stderr and exit with code 2; an interrupted run exits 130
 after marking the run ``interrupted`` in the database.
@@ -11,6 +11,7 @@ import signal
 import sys
 from typing import NoReturn
 
+from metastasim.cli import calibrate_command
 from metastasim.errors import MetastasimError
 from metastasim.params.load import CANCER_TYPES
 from metastasim.version import __version__
@@ -54,12 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--db", default="metastasim.duckdb", help="DuckDB file (default ./metastasim.duckdb)")
     t.add_argument("--out", default=None, help="directory for km.png, km.html and summary.json (default trial-NAME)")
     t.add_argument("--patients", type=int, default=None, help="override the scenario's patients per arm")
+    t.add_argument("--params", default=None, metavar="FILE",
+                   help="parameter file applied to every arm, e.g. one written by 'metastasim calibrate'")
     t.add_argument("--json", action="store_true", help="print the summary as JSON")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
     r = sub.add_parser("run", help="simulate a cohort, store it in DuckDB and print a summary")
     r.add_argument("scenario", nargs="?", help="optional scenario TOML file (flags given override it)")
     r.add_argument("--cancer", default=None, help=f"cancer type: {', '.join(CANCER_TYPES)} (default colorectal)")
+    r.add_argument("--params", default=None, metavar="FILE",
+                   help="parameter file ([run] cancer and [parameters]), e.g. one written by 'metastasim calibrate'")
     r.add_argument("--patients", type=int, default=None, help="number of patients (default 1000)")
     r.add_argument("--years", type=int, default=None, help="years from the first cell (default 20)")
     r.add_argument("--seed", type=int, default=None, help="run seed (default 1)")
@@ -96,6 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--seed", type=int, default=1, help="seed (default 1)")
     v.add_argument("--json", action="store_true", help="print every target and result as JSON")
     v.add_argument("--quiet", action="store_true", help="no progress lines")
+    v.add_argument("--report", metavar="FILE.html", default=None,
+                   help="also write a self-contained HTML report: table and a plot per target kind (opens offline)")
+    v.add_argument("--markdown", metavar="FILE.md", default=None,
+                   help="rewrite the generated section of a markdown page (e.g. docs/validation.md) between its "
+                   "markers, and its plots (PNG files in a folder named after the page); prose outside is kept")
+
+    calibrate_command.add_parser(sub)
 
     pa = sub.add_parser("params", help="list a cancer type's parameters with units, ranges and sources")
     pa.add_argument("--cancer", default="colorectal", help=f"cancer type: {', '.join(CANCER_TYPES)}")
@@ -125,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         "params": commands.params,
         "trial": commands.trial,
         "validate": commands.validate,
+        "calibrate": calibrate_command.calibrate,
     }[args.command]
     try:
         return handler(args)
