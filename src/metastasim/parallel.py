@@ -12,7 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import signal
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Protocol, TypeVar
 
 from metastasim.errors import MetastasimError
@@ -31,8 +31,8 @@ class Executor(Protocol):
 
     description: str
 
-    def map(self, fn: Callable[[T], R], tasks: Sequence[T]) -> list[R]:
-        """Run `fn` on every task; results in the order of `tasks`."""
+    def map(self, fn: Callable[[T], R], tasks: Sequence[T], on_done: Callable[[], None] | None = None) -> list[R]:
+        """Run `fn` on every task; results in the order of `tasks`; `on_done()` after each finishes."""
         ...
 
     def close(self) -> None:
@@ -45,9 +45,14 @@ class InProcess:
 
     description = "1 process"
 
-    def map(self, fn: Callable[[T], R], tasks: Sequence[T]) -> list[R]:
+    def map(self, fn: Callable[[T], R], tasks: Sequence[T], on_done: Callable[[], None] | None = None) -> list[R]:
         """Run `fn` on every task in this process."""
-        return [fn(t) for t in tasks]
+        out = []
+        for t in tasks:
+            out.append(fn(t))
+            if on_done is not None:
+                on_done()
+        return out
 
     def close(self) -> None:
         """Nothing to release."""
@@ -62,9 +67,15 @@ class LocalProcesses:
             max_workers=workers, mp_context=multiprocessing.get_context("fork"), initializer=ignore_interrupts
         )
 
-    def map(self, fn: Callable[[T], R], tasks: Sequence[T]) -> list[R]:
+    def map(self, fn: Callable[[T], R], tasks: Sequence[T], on_done: Callable[[], None] | None = None) -> list[R]:
         """Run `fn` on every task in the pool."""
-        return list(self._pool.map(fn, tasks))
+        futures = {self._pool.submit(fn, t): k for k, t in enumerate(tasks)}
+        out: list[Any] = [None] * len(futures)
+        for fut in as_completed(futures):
+            out[futures[fut]] = fut.result()
+            if on_done is not None:
+                on_done()
+        return out
 
     def close(self) -> None:
         """Stop the worker processes (cancelling tasks not yet started)."""
@@ -74,13 +85,13 @@ class LocalProcesses:
 class DaskCluster:
     """Tasks on a running Dask distributed cluster, given its scheduler address (tcp://HOST:PORT)."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, timeout_seconds: float = 10.0) -> None:
         try:
             from distributed import Client
         except ImportError as exc:  # pragma: no cover - distributed is a dependency
             raise MetastasimError("--cluster needs the 'distributed' package (pip install distributed)") from exc
         try:
-            self._client: Any = Client(address, timeout="10s")
+            self._client: Any = Client(address, timeout=f"{timeout_seconds}s")
         except (OSError, TimeoutError) as exc:
             raise MetastasimError(
                 f"cannot reach a Dask scheduler at {address} ({exc}); start one with 'dask scheduler' and workers "
@@ -89,10 +100,18 @@ class DaskCluster:
         workers = len(self._client.scheduler_info().get("workers", {}))
         self.description = f"Dask cluster {address} ({workers} workers)"
 
-    def map(self, fn: Callable[[T], R], tasks: Sequence[T]) -> list[R]:
+    def map(self, fn: Callable[[T], R], tasks: Sequence[T], on_done: Callable[[], None] | None = None) -> list[R]:
         """Run `fn` on every task on the cluster (a lost worker's tasks are rerun by Dask)."""
+        from distributed import as_completed as dask_as_completed
+
         futures = self._client.map(fn, list(tasks), pure=False)
-        return list(self._client.gather(futures))
+        index = {f.key: k for k, f in enumerate(futures)}
+        out: list[Any] = [None] * len(futures)
+        for fut in dask_as_completed(futures):
+            out[index[fut.key]] = fut.result()
+            if on_done is not None:
+                on_done()
+        return out
 
     def close(self) -> None:
         """Disconnect from the scheduler (the cluster keeps running)."""

@@ -19,6 +19,7 @@ or a Dask cluster, and a resumed calibration re-draws the same proposals and reu
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import sys
 import time
@@ -268,8 +269,9 @@ def _run_generation(
     simulated = 0
     batch = 0
     max_simulations = math.inf if spec.min_acceptance_rate <= 0 else spec.population / spec.min_acceptance_rate
-    bar = tqdm(total=spec.population, desc=f"generation {generation}", unit="particle", disable=quiet,
+    bar = tqdm(total=spec.population, desc=f"generation {generation}", unit="accepted", disable=quiet,
                file=sys.stderr, leave=False)
+    counter = itertools.count(1)
     try:
         while len(accepted) < spec.population:
             if simulated >= max_simulations:
@@ -281,7 +283,7 @@ def _run_generation(
                 size = need  # generation 0 accepts every prior draw
             proposals = sampler.propose(generation, batch, size)
             evaluations = _evaluate_batch(spec, store, cid, sampler, executor, generation, simulated, proposals,
-                                          stored)
+                                          stored, lambda: bar.set_postfix(simulating=next(counter), refresh=True))
             for e in evaluations:
                 simulated += 1
                 if e.distance <= epsilon:
@@ -289,7 +291,6 @@ def _run_generation(
                     bar.update(1)
                     if len(accepted) == spec.population:
                         break
-            bar.set_postfix(simulated=simulated)
             batch += 1
     finally:
         bar.close()
@@ -307,6 +308,7 @@ def _evaluate_batch(
     first: int,
     proposals: pd.DataFrame,
     stored: dict[tuple[int, int], Evaluation],
+    on_done: Callable[[], None] | None = None,
 ) -> list[Evaluation]:
     """Simulate the proposals not already stored, store them, and return all in proposal order."""
     values = [sampler.own_units(r) for r in proposals.to_dict("records")]
@@ -319,7 +321,7 @@ def _evaluate_batch(
                                   "the re-drawn proposal; start again with --fresh")
     tasks = [Task(spec.cancer, {**spec.fixed, **values[k]}, tuple(spec.targets), spec.patients,
                   _simulation_seed(spec.seed, generation, first + k)) for k in todo]
-    stats = executor.map(evaluate, tasks)
+    stats = executor.map(evaluate, tasks, on_done)
     new = [Evaluation(generation, first + k, values[k], s, distance(s, spec.targets)) for k, s in zip(todo, stats,
                                                                                                      strict=True)]
     if new:

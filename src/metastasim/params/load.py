@@ -213,6 +213,7 @@ def load_parameters(cancer: str = "colorectal", overrides: dict[str, Any] | None
         _apply(values, sources, name, value, source)
     cancer_tree = _read_toml(f"cancers/{cancer}.toml")
     meta = {k: str(v) for k, v in cancer_tree.pop("meta", {}).items()}
+    cancer_tree.pop("calibration", None)  # the record of how calibrated values were obtained, not a parameter
     for name, value, source in _walk(cancer_tree):
         _apply(values, sources, name, value, source)
     _validate_all(values)
