@@ -4,6 +4,8 @@ Stage at diagnosis comes from the full model (cascade and clinic); metastatic si
 history (the site of the first distant metastasis to reach 10 mm, a proxy for first metastatic diagnosis, as
 in the organotropism test). Each simulated share carries a binomial 95% Wilson interval; a target passes when
 that interval overlaps the published interval (validation/targets.py says how each published interval is set).
+`validate_all` adds the mechanism targets (Luzzi, imaging, growth, circulation, treatment) of
+validation/mechanisms.py.
 """
 
 from __future__ import annotations
@@ -95,23 +97,64 @@ def results_frame(results: list[Result]) -> pd.DataFrame:
     return pd.DataFrame([r.row() for r in results])
 
 
+def validate_all(
+    cancers: list[str], patients: int, seed: int, progress: Callable[[str], None] | None = None
+) -> list[Result]:
+    """Every target of the cancer types in `cancers`: stage and sites per type, then the mechanism targets.
+
+    The mechanism targets (inefficiency, imaging, growth, circulation, treatment) are those of
+    validation/mechanisms.py that belong to the listed types.
+    """
+    from metastasim.validation.mechanisms import mechanism_results  # imports this module: import when needed
+
+    results = [r for c in cancers for r in validate_cancer(c, patients, seed, progress)]
+    return results + mechanism_results(cancers, patients, seed, progress)
+
+
+#: How values of each Target.unit are printed: (scale, format, suffix). Shares are percentages.
+UNIT_FORMATS: dict[str, tuple[float, str, str]] = {
+    "share": (100.0, ".1f", "%"),
+    "days": (1.0, ".1f", " d"),
+    "hours": (1.0, ".2f", " h"),
+    "per day": (1.0, ".3f", "/d"),
+    "hazard ratio": (1.0, ".2f", ""),
+}
+
+
+def format_value(x: float, unit: str) -> str:
+    """One value in its unit: 0.409 share -> "40.9%", 98 days -> "98.0 d", 0.69 hazard ratio -> "0.69"."""
+    scale, fmt, suffix = UNIT_FORMATS.get(unit, (1.0, ".3g", f" {unit}"))
+    return f"{scale * x:{fmt}}{suffix}"
+
+
+def format_range(low: float, high: float, unit: str) -> str:
+    """An interval in its unit, the unit written once: "38.0-45.0%", "112.0-404.0 d", "0.55-0.87".
+
+    With a negative bound the two are joined by " to " ("-0.006 to -0.003/d"), not by a dash.
+    """
+    scale, fmt, suffix = UNIT_FORMATS.get(unit, (1.0, ".3g", f" {unit}"))
+    joint = " to " if min(low, high) < 0 else "-"
+    return f"{scale * low:{fmt}}{joint}{scale * high:{fmt}}{suffix}"
+
+
 def format_table(results: list[Result]) -> str:
-    """The validation table as text: target, published value and interval, simulated value and interval, verdict."""
+    """The validation table as text: target, published value and interval, simulated value and interval, verdict.
+
+    Values are printed in each target's unit (shares as percent, days as "d", hazard ratios bare).
+    """
+    width = max([44, *(len(r.target.id) for r in results)])
     lines = [
-        f"{'target':<44} {'published':>9} {'interval':>15} {'simulated':>9} {'95% interval':>15}  result",
+        f"{'target':<{width}} {'published':>9} {'interval':>15} {'simulated':>9} {'95% interval':>15}  result",
     ]
     for r in results:
         t = r.target
         lines.append(
-            f"{t.id:<44} {100 * t.published:8.1f}% {_pct_range(t.low, t.high):>15} {100 * r.simulated:8.1f}% "
-            f"{_pct_range(r.sim_low, r.sim_high):>15}  {'pass' if r.passed else 'FAIL'}"
+            f"{t.id:<{width}} {format_value(t.published, t.unit):>9} {format_range(t.low, t.high, t.unit):>15} "
+            f"{format_value(r.simulated, t.unit):>9} {format_range(r.sim_low, r.sim_high, t.unit):>15}  "
+            f"{'pass' if r.passed else 'FAIL'}"
         )
     passed = sum(r.passed for r in results)
     lines.append(f"{passed} of {len(results)} targets pass (pass: the simulated 95% interval overlaps the published "
                  "interval, which comes from the data's own uncertainty).")
     lines.append("Sources and how each published interval was set: metastasim validate --json.")
     return "\n".join(lines)
-
-
-def _pct_range(low: float, high: float) -> str:
-    return f"{100 * low:.1f}-{100 * high:.1f}%"
