@@ -190,6 +190,14 @@ def test_calibrate_command_then_run_and_validate_with_its_parameter_file(tmp_pat
     line = one_line_error(cli("run", "--params", params_file, "--cancer", "breast", "--db", "r.duckdb",
                               cwd=tmp_path))
     assert "is for kidney" in line
+    shares = {}
+    for extra in (("--cancer", "kidney"), ("--params", params_file)):
+        res = cli("validate", "--patients", 300, "--json", *extra, cwd=tmp_path)
+        assert res.returncode in (0, 1), res.stderr[-2000:]
+        out = json.loads(res.stdout)["targets"]
+        assert {t["cancer"] for t in out} == {"kidney"}  # --params validates the file's cancer type only
+        shares[extra[0] == "--params"] = {t["id"]: t["simulated"] for t in out}
+    assert shares[True]["metastatic_sites.kidney.bone"] != shares[False]["metastatic_sites.kidney.bone"]
 
 
 def test_parameter_recovery_small(tmp_path):

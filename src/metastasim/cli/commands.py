@@ -243,6 +243,7 @@ def validate(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from metastasim.params.load import CANCER_TYPES, check_cancer
+    from metastasim.params.scenario import merge_parameter_file
     from metastasim.report.story import COHORT_DISCLAIMER as DISCLAIMER
     from metastasim.validation.report import RunInfo
     from metastasim.validation.report_html import check_html_target, write_html
@@ -254,6 +255,10 @@ def validate(args: argparse.Namespace) -> int:
     if args.cancer is not None:
         check_cancer(args.cancer)
         cancers = [args.cancer]
+    overrides: dict[str, dict[str, Any]] = {}
+    if args.params is not None:  # a parameter file is for one cancer type: validate that type with it
+        cancer, overrides[cancer] = merge_parameter_file(args.params, args.cancer, {})
+        cancers = [cancer]
     _check_int("patients", args.patients, 100, 1_000_000)
     # Output paths are checked before the simulation, which takes minutes; the files are written after it.
     if args.report is not None:
@@ -262,7 +267,7 @@ def validate(args: argparse.Namespace) -> int:
         check_markdown_target(args.markdown)
     started = time.perf_counter()
     progress = None if args.quiet or args.json else (lambda msg: print(f"simulating {msg} ...", file=sys.stderr))
-    results = validate_all(cancers, args.patients, args.seed, progress)
+    results = validate_all(cancers, args.patients, args.seed, progress, overrides)
     if args.json:
         print(json.dumps({"patients": args.patients, "seed": args.seed, "version": __version__,
                           "targets": _records(results_frame(results)), "disclaimer": DISCLAIMER}, indent=1))
@@ -272,6 +277,7 @@ def validate(args: argparse.Namespace) -> int:
         print(format_table(results))
     if args.report is not None or args.markdown is not None:
         command = ["metastasim", "validate", *(["--cancer", args.cancer] if args.cancer else []),
+                   *(["--params", args.params] if args.params else []),
                    "--patients", str(args.patients), "--seed", str(args.seed),
                    *(["--markdown", args.markdown] if args.markdown else []),
                    *(["--report", args.report] if args.report else [])]

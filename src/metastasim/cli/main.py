@@ -98,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="compare the default cohorts with the published reference figures")
     v.add_argument("--cancer", default=None, help=f"one cancer type (default all nine: {', '.join(CANCER_TYPES)})")
     v.add_argument("--patients", type=int, default=2000, help="patients per cohort (default 2000)")
+    v.add_argument("--params", default=None, metavar="FILE",
+                   help="validate its cancer type with this parameter file, e.g. one written by 'metastasim calibrate'")
     v.add_argument("--seed", type=int, default=1, help="seed (default 1)")
     v.add_argument("--json", action="store_true", help="print every target and result as JSON")
     v.add_argument("--quiet", action="store_true", help="no progress lines")

@@ -16,6 +16,8 @@ result exactly. Simulated intervals:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -101,14 +103,16 @@ def luzzi_results(targets: list[Target], params: Parameters, n_cells: int, seed:
     return out
 
 
-def imaging_results(targets: list[ImagingTarget], lesions: int, seed: int) -> list[Result]:
+def imaging_results(
+    targets: list[ImagingTarget], lesions: int, seed: int, params_of: Callable[[str], Parameters] = load_parameters
+) -> list[Result]:
     """Scan `lesions` lesions per target, diameters uniform in its size band, with the clinic's sensitivity table."""
     out = []
     tables = {}
     for k, it in enumerate(targets):
         cancer = it.target.cancer
         if cancer not in tables:
-            tables[cancer] = build_clinic_params(load_parameters(cancer))
+            tables[cancer] = build_clinic_params(params_of(cancer))
         C = tables[cancer]
         modality, organ = MODALITIES.index(it.modality), IMAGING_TARGETS.index(it.organ)
         rng = np.random.Generator(np.random.Philox(np.random.SeedSequence([seed, k])))
@@ -290,7 +294,9 @@ def targeted_results(targets: list[Target], tables: dict[str, pd.DataFrame]) -> 
     return out
 
 
-def adjuvant_colon_results(targets: list[Target], patients: int, seed: int) -> list[Result]:
+def adjuvant_colon_results(
+    targets: list[Target], patients: int, seed: int, base_parameters: dict[str, Any] | None = None
+) -> list[Result]:
     """Run the adjuvant colon trial (examples/trial_adjuvant_colon.toml arms) on `patients` patients per arm."""
     spec = TrialSpec(
         name="adjuvant-colon",
@@ -302,6 +308,7 @@ def adjuvant_colon_results(targets: list[Target], patients: int, seed: int) -> l
         population_stage="III",
         endpoint="diagnosis",
         arms={k: dict(v) for k, v in ADJUVANT_ARMS.items()},
+        base_parameters=dict(base_parameters or {}),
     )
     summary = run_trial(spec, db=":memory:", progress=False).summary
     hr = summary["hazard_ratios"][0]

@@ -72,12 +72,13 @@ would show.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import pandas as pd
 
 from metastasim.cohort.chunks import simulate_tables
-from metastasim.params.load import load_parameters
+from metastasim.params.load import Parameters, load_parameters
 from metastasim.validation import mechanism_sims as sims
 from metastasim.validation import mechanism_targets as tg
 from metastasim.validation.suite import STAGE_YEARS, Result
@@ -186,16 +187,17 @@ FAILURE_NOTES: dict[str, str] = {
 }
 
 
-def _cohort(
-    cancer: str, patients: int, seed: int, overrides: dict[str, object] | None = None, events: bool = True
-) -> dict[str, pd.DataFrame]:
-    """One cohort of `cancer` for the mechanism targets (30 years from the first cell, like the stage cohort)."""
-    params = load_parameters(cancer, overrides or {})
+def _cohort(params: Parameters, patients: int, seed: int, events: bool = True) -> dict[str, pd.DataFrame]:
+    """One cohort for the mechanism targets (30 years from the first cell, like the stage cohort)."""
     return simulate_tables(params, seed, 0, patients, STAGE_YEARS, "validate", with_events=events)
 
 
 def mechanism_results(
-    cancers: list[str], patients: int, seed: int, progress: Callable[[str], None] | None = None
+    cancers: list[str],
+    patients: int,
+    seed: int,
+    progress: Callable[[str], None] | None = None,
+    overrides: Mapping[str, dict[str, Any]] | None = None,
 ) -> list[Result]:
     """Simulate and compare every mechanism target of the cancer types in `cancers` (see the module docstring).
 
@@ -204,46 +206,55 @@ def mechanism_results(
         patients: patients per cohort (and lesions per imaging size band).
         seed: seed of every simulation.
         progress: called with a short message before each simulation (None: silent).
+        overrides: parameter changes per cancer type (e.g. a calibrated parameter file), applied under each
+            simulation's own changes.
 
     Returns:
         One result per target, in the order colorectal, lung_nsclc, breast, pancreas, melanoma.
     """
     say = progress or (lambda _msg: None)
+    base = overrides or {}
+
+    def params_of(cancer: str, extra: dict[str, Any] | None = None) -> Parameters:
+        return load_parameters(cancer, {**base.get(cancer, {}), **(extra or {})})
+
     growth = tg.growth_targets()
     imaging = tg.imaging_targets()
     out: list[Result] = []
 
     def growth_of(cancer: str, tables: dict[str, pd.DataFrame]) -> list[Result]:
         mine = [g for g in growth if g.target.cancer == cancer]
-        return sims.growth_results(mine, load_parameters(cancer), tables, seed) if mine else []
+        return sims.growth_results(mine, params_of(cancer), tables, seed) if mine else []
 
     def imaging_of(cancer: str) -> list[Result]:
-        return sims.imaging_results([i for i in imaging if i.target.cancer == cancer], patients, seed)
+        return sims.imaging_results([i for i in imaging if i.target.cancer == cancer], patients, seed, params_of)
 
     if "colorectal" in cancers:
-        colorectal = load_parameters("colorectal")
+        colorectal = params_of("colorectal")
         n_cells = LUZZI_CELLS_PER_PATIENT * patients
         say(f"mechanisms: Luzzi et al. 1998 in silico, {n_cells} cells; CTC half-life; CT sensitivity by size")
         out += sims.luzzi_results(tg.luzzi_targets(), colorectal, n_cells, seed)
         out.append(sims.ctc_half_life_result(tg.ctc_half_life_target(), colorectal, seed))
         out += imaging_of("colorectal")
         say(f"mechanisms: colorectal, {patients} patients with event logs (doubling times, operative mortality)")
-        tables = _cohort("colorectal", patients, seed)
+        tables = _cohort(colorectal, patients, seed)
         out += growth_of("colorectal", tables)
         out.append(sims.operative_mortality_result(tg.operative_mortality_target(), tables))
         say(f"mechanisms: colorectal, {patients} patients on the targeted drug for stage IV")
-        out += sims.targeted_results(tg.targeted_targets(), _cohort("colorectal", patients, seed, sims.TARGETED_ARM))
+        targeted = _cohort(params_of("colorectal", sims.TARGETED_ARM), patients, seed)
+        out += sims.targeted_results(tg.targeted_targets(), targeted)
         trial_patients = ADJUVANT_TRIAL_FACTOR * patients
         say(f"mechanisms: adjuvant colon trial, 2 arms of {trial_patients} patients")
-        out += sims.adjuvant_colon_results(tg.adjuvant_colon_targets(), trial_patients, seed)
+        out += sims.adjuvant_colon_results(tg.adjuvant_colon_targets(), trial_patients, seed,
+                                          base.get("colorectal", {}))
     for cancer in ("lung_nsclc", "breast", "pancreas"):
         if cancer in cancers:
             say(f"mechanisms: {cancer}, {patients} patients (doubling times)")
             out += imaging_of(cancer)
-            out += growth_of(cancer, _cohort(cancer, patients, seed, events=False))
+            out += growth_of(cancer, _cohort(params_of(cancer), patients, seed, events=False))
     if "melanoma" in cancers:
         say(f"mechanisms: melanoma, {patients} patients, immunotherapy alone for stage IV")
-        tables = _cohort("melanoma", patients, seed, sims.IMMUNOTHERAPY_ARM)
+        tables = _cohort(params_of("melanoma", sims.IMMUNOTHERAPY_ARM), patients, seed)
         out += sims.immunotherapy_results(tg.immunotherapy_targets(), tables)
         out += growth_of("melanoma", tables)
     return out

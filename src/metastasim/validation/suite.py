@@ -10,8 +10,9 @@ validation/mechanisms.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -98,17 +99,23 @@ def results_frame(results: list[Result]) -> pd.DataFrame:
 
 
 def validate_all(
-    cancers: list[str], patients: int, seed: int, progress: Callable[[str], None] | None = None
+    cancers: list[str], patients: int, seed: int, progress: Callable[[str], None] | None = None,
+    overrides: Mapping[str, dict[str, Any]] | None = None,
 ) -> list[Result]:
     """Every target of the cancer types in `cancers`: stage and sites per type, then the mechanism targets.
 
     The mechanism targets (inefficiency, imaging, growth, circulation, treatment) are those of
-    validation/mechanisms.py that belong to the listed types.
+    validation/mechanisms.py that belong to the listed types. `overrides` holds parameter changes per cancer
+    type (e.g. a calibrated parameter file) applied to every simulation of that type.
     """
     from metastasim.validation.mechanisms import mechanism_results  # imports this module: import when needed
 
-    results = [r for c in cancers for r in validate_cancer(c, patients, seed, progress)]
-    return results + mechanism_results(cancers, patients, seed, progress)
+    base = overrides or {}
+    results = [
+        r for c in cancers
+        for r in validate_cancer(c, patients, seed, progress, load_parameters(c, base[c]) if c in base else None)
+    ]
+    return results + mechanism_results(cancers, patients, seed, progress, base)
 
 
 #: How values of each Target.unit are printed: (scale, format, suffix). Shares are percentages.
