@@ -200,6 +200,16 @@ def test_calibrate_command_then_run_and_validate_with_its_parameter_file(tmp_pat
     assert shares[True]["metastatic_sites.kidney.bone"] != shares[False]["metastatic_sites.kidney.bone"]
 
 
+def _assert_recovered(result, truth: dict[str, float]) -> None:
+    """Each true value lies in its 90% posterior interval, narrower than the prior's 90% interval (log priors)."""
+    summary = result.summary().set_index("parameter")
+    for prior in result.spec.priors:
+        row = summary.loc[prior.name]
+        assert row["q05"] <= truth[prior.name] <= row["q95"], (prior.name, row.to_dict())
+        width = np.log10(row["q95"]) - np.log10(row["q05"])
+        assert width < 0.9 * (np.log10(prior.high) - np.log10(prior.low)), (prior.name, row.to_dict())
+
+
 def test_parameter_recovery_small(tmp_path):
     """Kidney bone and liver soils set away from the defaults are recovered inside the 90% posterior intervals.
 
@@ -218,12 +228,7 @@ def test_parameter_recovery_small(tmp_path):
         result = calibrate(spec, CalibrationStore(tmp_path / "rec.duckdb"), pool, quiet=True)
     finally:
         pool.close()
-    summary = result.summary().set_index("parameter")
-    for prior in spec.priors:
-        row = summary.loc[prior.name]
-        assert row["q05"] <= truth[prior.name] <= row["q95"], (prior.name, row.to_dict())
-        width = np.log10(row["q95"]) - np.log10(row["q05"])
-        assert width < 0.9 * (np.log10(prior.high) - np.log10(prior.low)), (prior.name, row.to_dict())
+    _assert_recovered(result, truth)
 
 
 def test_recovery_targets_are_simulated_shares_with_their_binomial_intervals(tmp_path):
@@ -299,9 +304,4 @@ def test_parameter_recovery_colorectal(tmp_path):
         result = calibrate(spec, CalibrationStore(tmp_path / "rec.duckdb"), pool, quiet=True)
     finally:
         pool.close()
-    summary = result.summary().set_index("parameter")
-    for prior in spec.priors:
-        row = summary.loc[prior.name]
-        assert row["q05"] <= truth[prior.name] <= row["q95"], (prior.name, row.to_dict())
-        width = np.log10(row["q95"]) - np.log10(row["q05"])
-        assert width < 0.9 * (np.log10(prior.high) - np.log10(prior.low)), (prior.name, row.to_dict())
+    _assert_recovered(result, truth)
