@@ -141,8 +141,9 @@ FAILURE_NOTES: dict[str, str] = {
         "detection limit, so it compares presence with detection. This needs a ctDNA model, not a parameter."
     ),
     "adjuvant_colon.hazard_ratio": (
-        "Adjuvant chemotherapy barely changes the stage III course: cancer deaths fall only from 52.5% to 51.2% of "
-        "stage III patients and treatment deaths rise, HR 0.98 (the HR within 5 years is 0.97, so the 30-year "
+        "Adjuvant chemotherapy barely changes the stage III course (measured with the pre-calibration colorectal "
+        "defaults): cancer deaths fell only from 52.5% to 51.2% of "
+        "stage III patients and treatment deaths rose, HR 0.98 (the HR within 5 years was 0.97, so the 30-year "
         "follow-up is not the cause). 79% of stage III patients recur; 66% of the first recurrent metastases had "
         "been reached by the adjuvant chemotherapy and survived it, 44% were founded by cells that passed through "
         "dormancy, when chemotherapy spares them. Eight "
@@ -150,13 +151,12 @@ FAILURE_NOTES: dict[str, str] = {
         "the occult burden of a model stage III patient. A known failing target, for the calibration."
     ),
     "adjuvant_colon.os5_surgery_alone": (
-        "57% alive 5 years after surgery alone against 52.6% (compared exactly; no n in the row): the model's stage "
-        "III patients are the stage III subset of a general colorectal cohort, not trial entrants, and do slightly "
-        "better untreated than Moertel's observation arm."
+        "Compared exactly (no n in the row): the model's stage III patients are the stage III subset of a general "
+        "colorectal cohort, not trial entrants like Moertel's observation arm."
     ),
     "adjuvant_colon.os5_adjuvant": (
-        "58% against 63.4%: the model's adjuvant chemotherapy adds about one point of 5-year survival where "
-        "Moertel's added eleven (see adjuvant_colon.hazard_ratio)."
+        "The model's adjuvant chemotherapy adds only one or two points of 5-year survival where Moertel's added "
+        "eleven (see adjuvant_colon.hazard_ratio)."
     ),
     "doubling_time.lung_nsclc.stage_I": (
         "178 d against 207 d, compared exactly (n=149 but no spread): observed stage I NSCLC is diagnosed at a "
