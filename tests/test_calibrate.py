@@ -200,6 +200,14 @@ def test_calibrate_command_then_run_and_validate_with_its_parameter_file(tmp_pat
     assert shares[True]["metastatic_sites.kidney.bone"] != shares[False]["metastatic_sites.kidney.bone"]
 
 
+def _calibrate_on_two_processes(spec, db: Path):
+    pool = LocalProcesses(2)
+    try:
+        return calibrate(spec, CalibrationStore(db), pool, quiet=True)
+    finally:
+        pool.close()
+
+
 def _assert_recovered(result, truth: dict[str, float]) -> None:
     """Each true value lies in its 90% posterior interval, narrower than the prior's 90% interval (log priors)."""
     summary = result.summary().set_index("parameter")
@@ -223,12 +231,7 @@ def test_parameter_recovery_small(tmp_path):
                                       .replace("patients = 150", "patients = 400")
                                       .replace("max_generations = 3", "max_generations = 4")))
     spec = recovery_spec(base, truth, patients=3000, seed=99)
-    pool = LocalProcesses(2)
-    try:
-        result = calibrate(spec, CalibrationStore(tmp_path / "rec.duckdb"), pool, quiet=True)
-    finally:
-        pool.close()
-    _assert_recovered(result, truth)
+    _assert_recovered(_calibrate_on_two_processes(spec, tmp_path / "rec.duckdb"), truth)
 
 
 def test_recovery_targets_are_simulated_shares_with_their_binomial_intervals(tmp_path):
@@ -303,9 +306,4 @@ def test_parameter_recovery_colorectal(tmp_path):
     truth = {"shedding.lymph_rate": 0.003, "colonisation.soil_affinity.lung": 1.2,
              "colonisation.soil_affinity.peritoneum": 2.0}
     spec = recovery_spec(read_calibration(_scenario(tmp_path, COLORECTAL)), truth, patients=5000, seed=123)
-    pool = LocalProcesses(2)
-    try:
-        result = calibrate(spec, CalibrationStore(tmp_path / "rec.duckdb"), pool, quiet=True)
-    finally:
-        pool.close()
-    _assert_recovered(result, truth)
+    _assert_recovered(_calibrate_on_two_processes(spec, tmp_path / "rec.duckdb"), truth)

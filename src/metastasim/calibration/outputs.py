@@ -9,10 +9,9 @@ to a temporary name and renamed when complete, so an interrupted write never lea
 
 from __future__ import annotations
 
+import io
 import json
 import math
-import os
-import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -23,24 +22,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from metastasim.calibration.smc import CalibrationResult
+from metastasim.files import write_atomically
 from metastasim.report.story import COHORT_DISCLAIMER
 from metastasim.version import __version__
 
 
-def _atomic_write(path: Path, write: object) -> None:
-    """Write via a temporary file in the same directory, then rename (write is a callable taking a path)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(Path(tmp))  # type: ignore[operator]
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _write_text(path: Path, text: str) -> None:
-    _atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+    write_atomically(path, text.encode("utf-8"))
 
 
 def _toml_value(value: object) -> str:
@@ -134,7 +122,9 @@ def _plot_marginals(result: CalibrationResult, path: Path) -> None:
         ax.axis("off")
     fig.suptitle(f"Posterior of {result.calibration_id} (x axis = prior range)", fontsize=9)
     fig.tight_layout()
-    _atomic_write(path, lambda p: fig.savefig(p, dpi=110, format="png"))
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=110, format="png")
+    write_atomically(path, buf.getvalue())
     plt.close(fig)
 
 

@@ -11,10 +11,8 @@ from __future__ import annotations
 import io
 import math
 import os
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,6 +21,8 @@ from lifelines import CoxPHFitter, KaplanMeierFitter
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from plotly.colors import DEFAULT_PLOTLY_COLORS, unlabel_rgb
+
+from metastasim.files import write_atomically
 
 PLOT_DISCLAIMER = "Educational simulation, not medical advice."
 ALL = "all"
@@ -227,21 +227,6 @@ def hazard_ratios(
     return pd.DataFrame(rows, columns=columns)
 
 
-def _write_atomically(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "xb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def km_plot_png(
     df: pd.DataFrame,
     path: str | os.PathLike[str],
@@ -278,7 +263,7 @@ def km_plot_png(
     fig.text(0.5, 0.015, PLOT_DISCLAIMER, ha="center", va="bottom", fontsize=8, color="0.35")
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
-    _write_atomically(path, buf.getvalue())
+    write_atomically(path, buf.getvalue())
 
 
 def km_plot_html(
@@ -326,4 +311,4 @@ def km_plot_html(
         ],
     )
     html = fig.to_html(include_plotlyjs=True, full_html=True)
-    _write_atomically(path, html.encode("utf-8"))
+    write_atomically(path, html.encode("utf-8"))

@@ -26,7 +26,8 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from metastasim.errors import MetastasimError
-from metastasim.report.survival import PLOT_DISCLAIMER, _write_atomically
+from metastasim.files import write_atomically  # noqa: F401 - re-exported for the report writers
+from metastasim.report.survival import PLOT_DISCLAIMER
 from metastasim.validation.suite import Result
 
 PASS_RULE = (
@@ -57,14 +58,6 @@ class RunInfo:
     command: str
     date: str
     seconds: float
-
-
-def write_atomically(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write `data` to a temporary file beside `path`, then rename it into place.
-
-    A run that fails while writing leaves the previous file intact (and no temporary file behind).
-    """
-    _write_atomically(path, data)
 
 
 def kind_title(kind: str) -> str:
