@@ -14,6 +14,14 @@ class ScenarioError(MetastasimError):
     """An unknown key, a wrong type or an impossible value in a scenario or parameter set."""
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """A cohort run stopped by Ctrl-C or SIGTERM after it was stored with status 'interrupted'."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(run_id)
+        self.run_id = run_id
+
+
 def nearest(name: str, valid: Iterable[str]) -> str | None:
     """Return the valid name closest to `name`, or None if nothing is close."""
     matches = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.5)

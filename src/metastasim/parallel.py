@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol, TypeVar
 
 from metastasim.errors import MetastasimError
@@ -27,7 +29,7 @@ def ignore_interrupts() -> None:
 
 
 class Executor(Protocol):
-    """Maps a function over tasks and returns the results in task order."""
+    """Runs a function over tasks: all at once in task order (`map`) or streamed as they finish (`stream`)."""
 
     description: str
 
@@ -35,9 +37,24 @@ class Executor(Protocol):
         """Run `fn` on every task; results in the order of `tasks`; `on_done()` after each finishes."""
         ...
 
+    def stream(self, fn: Callable[[T], R], tasks: Sequence[T], window: int = 0) -> Iterator[tuple[int, R]]:
+        """Yield (task index, result) as tasks finish, with at most `window` tasks in flight (0: the default)."""
+        ...
+
     def close(self) -> None:
         """Release workers and connections."""
         ...
+
+
+def _map_by_stream(
+    executor: Executor, fn: Callable[[T], R], tasks: Sequence[T], on_done: Callable[[], None] | None
+) -> list[R]:
+    out: list[Any] = [None] * len(tasks)
+    for k, result in executor.stream(fn, tasks, window=len(tasks)):
+        out[k] = result
+        if on_done is not None:
+            on_done()
+    return out
 
 
 class InProcess:
@@ -47,43 +64,95 @@ class InProcess:
 
     def map(self, fn: Callable[[T], R], tasks: Sequence[T], on_done: Callable[[], None] | None = None) -> list[R]:
         """Run `fn` on every task in this process."""
-        out = []
-        for t in tasks:
-            out.append(fn(t))
-            if on_done is not None:
-                on_done()
-        return out
+        return _map_by_stream(self, fn, tasks, on_done)
+
+    def stream(self, fn: Callable[[T], R], tasks: Sequence[T], window: int = 0) -> Iterator[tuple[int, R]]:
+        """Run the tasks one by one, yielding each result."""
+        for k, t in enumerate(tasks):
+            yield k, fn(t)
 
     def close(self) -> None:
         """Nothing to release."""
 
 
 class LocalProcesses:
-    """A pool of forked worker processes on this machine (they inherit compiled kernels from this process)."""
+    """A pool of forked worker processes on this machine (they inherit compiled kernels from this process).
 
-    def __init__(self, workers: int) -> None:
+    A worker that dies (killed, out of memory) breaks the whole pool; the pool is then replaced and the tasks
+    that had not returned are run again, up to `max_restarts` times, so a lost worker loses no task and,
+    since results are only taken from tasks that returned, duplicates none.
+    """
+
+    def __init__(self, workers: int, max_restarts: int = 3) -> None:
+        self.workers = workers
+        self.max_restarts = max_restarts
+        self.restarts = 0
         self.description = f"{workers} local processes"
-        self._pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("fork"), initializer=ignore_interrupts
+        self._pool = self._new_pool()
+        self._pool_shut_down = False
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=multiprocessing.get_context("fork"), initializer=ignore_interrupts
         )
 
     def map(self, fn: Callable[[T], R], tasks: Sequence[T], on_done: Callable[[], None] | None = None) -> list[R]:
         """Run `fn` on every task in the pool."""
-        futures = {self._pool.submit(fn, t): k for k, t in enumerate(tasks)}
-        out: list[Any] = [None] * len(futures)
-        for fut in as_completed(futures):
-            out[futures[fut]] = fut.result()
-            if on_done is not None:
-                on_done()
-        return out
+        return _map_by_stream(self, fn, tasks, on_done)
+
+    def stream(self, fn: Callable[[T], R], tasks: Sequence[T], window: int = 0) -> Iterator[tuple[int, R]]:
+        """Yield results as workers finish, keeping at most `window` (default 2 per worker) tasks in flight."""
+        limit = window if window > 0 else 2 * self.workers
+        queue = deque(range(len(tasks)))
+        pending: dict[Future[Any], int] = {}
+        while queue or pending:
+            broken = False
+            try:
+                while queue and len(pending) < limit:
+                    k = queue.popleft()
+                    pending[self._pool.submit(fn, tasks[k])] = k
+            except BrokenProcessPool:
+                queue.appendleft(k)
+                broken = True
+            if not broken:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    k = pending.pop(fut)
+                    try:
+                        result = fut.result()
+                    except BrokenProcessPool:
+                        queue.appendleft(k)
+                        broken = True
+                        continue
+                    yield k, result
+            if broken:
+                self._restart(pending, queue)
+
+    def _restart(self, pending: dict[Future[Any], int], queue: deque[int]) -> None:
+        """Replace a broken pool; every task that had not returned goes back to the front of the queue."""
+        self.restarts += 1
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        if self.restarts > self.max_restarts:
+            self._pool_shut_down = True
+            raise MetastasimError(
+                f"worker processes died {self.restarts} times (killed, or out of memory?); "
+                "try fewer --workers or a smaller --chunk-size"
+            )
+        queue.extendleft(sorted(pending.values(), reverse=True))
+        pending.clear()
+        self._pool = self._new_pool()
 
     def close(self) -> None:
         """Stop the worker processes (cancelling tasks not yet started)."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        if not self._pool_shut_down:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 class DaskCluster:
-    """Tasks on a running Dask distributed cluster, given its scheduler address (tcp://HOST:PORT)."""
+    """Tasks on a running Dask distributed cluster, given its scheduler address (tcp://HOST:PORT).
+
+    Dask reruns the tasks of a worker it loses; results are only taken from tasks that returned.
+    """
 
     def __init__(self, address: str, timeout_seconds: float = 10.0) -> None:
         try:
@@ -97,21 +166,36 @@ class DaskCluster:
                 f"cannot reach a Dask scheduler at {address} ({exc}); start one with 'dask scheduler' and workers "
                 "with 'dask worker ADDRESS'"
             ) from exc
-        workers = len(self._client.scheduler_info().get("workers", {}))
-        self.description = f"Dask cluster {address} ({workers} workers)"
+        self.workers = len(self._client.scheduler_info().get("workers", {}))
+        self.description = f"Dask cluster {address} ({self.workers} workers)"
 
     def map(self, fn: Callable[[T], R], tasks: Sequence[T], on_done: Callable[[], None] | None = None) -> list[R]:
-        """Run `fn` on every task on the cluster (a lost worker's tasks are rerun by Dask)."""
+        """Run `fn` on every task on the cluster."""
+        return _map_by_stream(self, fn, tasks, on_done)
+
+    def stream(self, fn: Callable[[T], R], tasks: Sequence[T], window: int = 0) -> Iterator[tuple[int, R]]:
+        """Yield results as the cluster finishes them, with at most `window` (default 2 per worker) in flight."""
         from distributed import as_completed as dask_as_completed
 
-        futures = self._client.map(fn, list(tasks), pure=False)
-        index = {f.key: k for k, f in enumerate(futures)}
-        out: list[Any] = [None] * len(futures)
-        for fut in dask_as_completed(futures):
-            out[index[fut.key]] = fut.result()
-            if on_done is not None:
-                on_done()
-        return out
+        limit = window if window > 0 else 2 * max(1, self.workers)
+        queue = deque(range(len(tasks)))
+        index: dict[str, int] = {}
+        running = dask_as_completed([])
+        while queue and len(index) < limit:
+            k = queue.popleft()
+            fut = self._client.submit(fn, tasks[k], pure=False)
+            index[fut.key] = k
+            running.add(fut)
+        for fut in running:
+            k = index.pop(fut.key)
+            result = fut.result()
+            fut.release()
+            if queue:
+                nxt = queue.popleft()
+                new = self._client.submit(fn, tasks[nxt], pure=False)
+                index[new.key] = nxt
+                running.add(new)
+            yield k, result
 
     def close(self) -> None:
         """Disconnect from the scheduler (the cluster keeps running)."""

@@ -75,7 +75,6 @@ def run(args: argparse.Namespace) -> int:
     from metastasim.cohort.run import CohortConfig, run_cohort
     from metastasim.params.load import check_cancer
     from metastasim.params.scenario import merge_parameter_file, read_scenario
-    from metastasim.report.summary_text import format_summary
 
     scenario: dict[str, Any] = {"run": {}, "parameters": {}}
     if args.scenario:
@@ -101,12 +100,30 @@ def run(args: argparse.Namespace) -> int:
         scenario["params_file"] = args.params
     check_cancer(str(settings["cancer"]))
     config = CohortConfig(overrides=scenario["parameters"], scenario=scenario, **settings)
-    result = run_cohort(config, db=args.db, progress=not (args.quiet or args.json))
-    assert result.summary is not None
+    result = run_cohort(config, db=args.db, progress=not (args.quiet or args.json), cluster=args.cluster)
+    return _print_summary(result.summary, args)
+
+
+def resume(args: argparse.Namespace) -> int:
+    """Finish a stopped run from the chunks it has not stored."""
+    from metastasim.cohort.run import resume_run
+
+    if args.workers is not None:
+        _check_int("workers", args.workers, 1, 256)
+    result = resume_run(
+        args.run_id, db=args.db, workers=args.workers, cluster=args.cluster, progress=not (args.quiet or args.json)
+    )
+    return _print_summary(result.summary, args)
+
+
+def _print_summary(summary: dict[str, Any] | None, args: argparse.Namespace) -> int:
+    from metastasim.report.summary_text import format_summary
+
+    assert summary is not None
     if args.json:
-        print(json.dumps(_jsonable(result.summary), indent=1))
+        print(json.dumps(_jsonable(summary), indent=1))
     else:
-        print(format_summary(result.summary, args.db))
+        print(format_summary(summary, args.db))
     return 0
 
 

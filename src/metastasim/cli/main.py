@@ -1,4 +1,4 @@
-"""``metastasim`` command: patient, run, runs, export, experiment, params, trial, validate, calibrate.
+"""``metastasim`` command: patient, run, resume, runs, export, experiment, params, trial, validate, calibrate.
 
 Errors in the user's input print one line on stderr and exit with code 2; an interrupted run exits 130
 after marking the run ``interrupted`` in the database.
@@ -12,7 +12,7 @@ import sys
 from typing import NoReturn
 
 from metastasim.cli import calibrate_command
-from metastasim.errors import MetastasimError
+from metastasim.errors import MetastasimError, RunInterrupted
 from metastasim.params.load import CANCER_TYPES
 from metastasim.version import __version__
 
@@ -70,10 +70,20 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=None, help="run seed (default 1)")
     r.add_argument("--db", default="metastasim.duckdb", help="DuckDB file (default ./metastasim.duckdb)")
     r.add_argument("--workers", type=int, default=None, help="local processes (default 1)")
+    r.add_argument("--cluster", default=None, metavar="tcp://HOST:PORT",
+                   help="run the chunks on this Dask cluster (started with 'dask scheduler' and 'dask worker')")
     r.add_argument("--chunk-size", type=int, default=None, help="patients per chunk (default 2000)")
     r.add_argument("--no-events", action="store_true", help="do not store the event log (faster, smaller)")
     r.add_argument("--json", action="store_true", help="print the summary as JSON")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    rs = sub.add_parser("resume", help="finish a run that was stopped (killed, interrupted or failed)")
+    rs.add_argument("run_id", help="run id (see 'metastasim runs')")
+    rs.add_argument("--db", default="metastasim.duckdb", help="DuckDB file (default ./metastasim.duckdb)")
+    rs.add_argument("--workers", type=int, default=None, help="local processes (default: as the run was started)")
+    rs.add_argument("--cluster", default=None, metavar="tcp://HOST:PORT", help="finish it on this Dask cluster")
+    rs.add_argument("--json", action="store_true", help="print the summary as JSON")
+    rs.add_argument("--quiet", action="store_true", help="no progress bar")
 
     ls = sub.add_parser("runs", help="list stored runs")
     ls.add_argument("--db", default="metastasim.duckdb", help="DuckDB file (default ./metastasim.duckdb)")
@@ -133,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     handler = {
         "patient": commands.patient,
         "run": commands.run,
+        "resume": commands.resume,
         "runs": commands.runs,
         "export": commands.export,
         "experiment": commands.experiment,
@@ -146,8 +157,15 @@ def main(argv: list[str] | None = None) -> int:
     except MetastasimError as exc:
         print(f"metastasim: error: {exc}", file=sys.stderr)
         return 2
+    except RunInterrupted as exc:
+        print(
+            f"metastasim: interrupted; run {exc.run_id} is stored with status 'interrupted' "
+            f"(finish it with 'metastasim resume {exc.run_id}')",
+            file=sys.stderr,
+        )
+        return 130
     except KeyboardInterrupt:
-        print("metastasim: interrupted; the run is stored with status 'interrupted'", file=sys.stderr)
+        print("metastasim: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0

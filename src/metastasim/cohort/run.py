@@ -1,6 +1,8 @@
 """Run a cohort: simulate in chunks, store each chunk as it completes, summarise.
 
-Chunks run in this process or several; the run's seed, parameters, version and status are recorded.
+Chunks run in this process, in local worker processes or on a Dask cluster (metastasim.parallel); the run's
+seed, parameters, version and status are recorded, and every stored chunk is recorded with its tables in one
+transaction, so a killed run resumes where it stopped (`resume_run`).
 
 Patient ids are global and each patient's draws depend only on (seed, patient id), so any chunking and
 any number of processes give identical per-patient tables.
@@ -8,11 +10,11 @@ any number of processes give identical per-patient tables.
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -20,8 +22,8 @@ from tqdm import tqdm
 
 from metastasim.cohort.chunks import chunk_bounds, simulate_tables
 from metastasim.cohort.summary import summarise
-from metastasim.errors import ScenarioError
-from metastasim.parallel import ignore_interrupts
+from metastasim.errors import MetastasimError, RunInterrupted, ScenarioError
+from metastasim.parallel import Executor, make_executor
 from metastasim.params.load import Parameters, load_parameters
 from metastasim.storage.store import RunStore
 from metastasim.version import __version__
@@ -99,37 +101,47 @@ class CohortResult:
 
 def new_run_id(cancer: str) -> str:
     """A readable unique run id: cancer, UTC time, random suffix."""
-    return f"{cancer}-{datetime.utcnow():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+    return f"{cancer}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
-def _chunks_in_order(config: CohortConfig, params: Parameters, run_id: str):
-    """Yield chunk tables, computed here or in worker processes."""
-    bounds = chunk_bounds(config.patients, config.chunk_size)
-    args = [(params, config.seed, first, n, config.years, run_id, config.events) for first, n in bounds]
-    if config.workers == 1 or len(bounds) == 1:
-        for a in args:
-            yield simulate_tables(*a)
-        return
-    with ProcessPoolExecutor(max_workers=config.workers, initializer=ignore_interrupts) as pool:
-        pending: set[Future[dict[str, pd.DataFrame]]] = set()
-        queue = list(args)
-        while queue or pending:
-            while queue and len(pending) < 2 * config.workers:
-                pending.add(pool.submit(simulate_tables, *queue.pop(0)))
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                yield fut.result()
+@dataclass(frozen=True)
+class ChunkTask:
+    """One chunk of a run: what a worker process or a Dask worker needs to simulate it."""
+
+    params: Parameters
+    seed: int
+    index: int
+    first_patient_id: int
+    n_patients: int
+    years: int
+    run_id: str
+    events: bool
 
 
-def run_cohort(config: CohortConfig, db: str | RunStore = DEFAULT_DB, progress: bool = True) -> CohortResult:
-    """Simulate a cohort, store it, and return the result with its summary.
+def simulate_chunk_task(task: ChunkTask) -> dict[str, pd.DataFrame]:
+    """Simulate one chunk and return its tables (a top-level function, so workers can unpickle it)."""
+    return simulate_tables(
+        task.params, task.seed, task.first_patient_id, task.n_patients, task.years, task.run_id, task.events
+    )
+
+
+def run_cohort(
+    config: CohortConfig, db: str | RunStore = DEFAULT_DB, progress: bool = True, cluster: str | None = None
+) -> CohortResult:
+    """Simulate a cohort, store it chunk by chunk, and return the result with its summary.
+
+    Chunks run in this process, in `config.workers` local processes, or on the Dask cluster whose scheduler
+    address is `cluster`. Each chunk is written with its bookkeeping row in one transaction, so a run that
+    is killed at any moment can be finished by `resume_run` without redoing or duplicating a chunk.
 
     Raises:
         ScenarioError: bad settings or parameters (nothing is written).
-        KeyboardInterrupt: after marking the run ``interrupted`` in the store.
+        MetastasimError: an unreachable cluster (nothing is written).
+        RunInterrupted: (a KeyboardInterrupt) after marking the run ``interrupted`` in the store.
     """
     config.validate()
     params = load_parameters(config.cancer, config.overrides)
+    executor = make_executor(config.workers, cluster)
     store = db if isinstance(db, RunStore) else RunStore(db)
     run_id = new_run_id(config.cancer)
     store.start_run(
@@ -141,27 +153,91 @@ def run_cohort(config: CohortConfig, db: str | RunStore = DEFAULT_DB, progress: 
             "seed": config.seed,
             "chunk_size": config.chunk_size,
             "workers": config.workers,
+            "events": config.events,
             "version": __version__,
             "parameters": params.values,
             "scenario": config.scenario,
         },
     )
+    return _simulate_missing_chunks(store, run_id, config, params, executor, progress)
+
+
+def resume_run(
+    run_id: str, db: str | RunStore = DEFAULT_DB, workers: int | None = None, cluster: str | None = None,
+    progress: bool = True,
+) -> CohortResult:
+    """Finish a run that stopped (killed, interrupted, failed): simulate only the chunks it has not stored.
+
+    The run's stored seed, parameters and chunking are used, so the finished tables are identical to those
+    of a run that was never stopped.
+
+    Raises:
+        MetastasimError: unknown run, a run that is already complete, or one stored by another version.
+    """
+    store = db if isinstance(db, RunStore) else RunStore(db, must_exist=True)
+    info = store.run_info(run_id)
+    if info["status"] == "complete":
+        raise MetastasimError(f"run {run_id} is already complete; nothing to resume")
+    if info["version"] != __version__:
+        raise MetastasimError(
+            f"run {run_id} was simulated by metastasim {info['version']}, this is {__version__}; resume it with "
+            "that version (a different version could simulate its remaining patients differently)"
+        )
+    stored_values = json.loads(info["parameters"])
+    params = load_parameters(str(info["cancer"])).with_overrides(stored_values)
+    if json.loads(json.dumps(params.values)) != stored_values:
+        raise MetastasimError(f"run {run_id}: its stored parameters cannot be restored exactly")
+    config = CohortConfig(
+        cancer=str(info["cancer"]),
+        patients=int(info["patients"]),
+        years=int(info["years"]),
+        seed=int(info["seed"]),
+        chunk_size=int(info["chunk_size"]),
+        workers=workers if workers is not None else int(info["workers"]),
+        events=bool(info["events"]),
+        scenario=json.loads(info["scenario"]) if info["scenario"] else {},
+    )
+    config.validate()
+    executor = make_executor(config.workers, cluster)
+    store.mark_running(run_id)
+    return _simulate_missing_chunks(store, run_id, config, params, executor, progress)
+
+
+def _simulate_missing_chunks(
+    store: RunStore, run_id: str, config: CohortConfig, params: Parameters, executor: Executor, progress: bool
+) -> CohortResult:
+    """Simulate and store every chunk of the run not yet stored, then summarise and mark it complete."""
+    bounds = chunk_bounds(config.patients, config.chunk_size)
+    done = store.chunks_done(run_id)
+    tasks = [
+        ChunkTask(params, config.seed, k, first, n, config.years, run_id, config.events)
+        for k, (first, n) in enumerate(bounds)
+        if k not in done
+    ]
     started = time.perf_counter()
-    bar = tqdm(total=config.patients, unit="patient", disable=not progress, desc=f"{config.cancer}", leave=False)
+    bar = tqdm(
+        total=config.patients, initial=config.patients - sum(t.n_patients for t in tasks), unit="patient",
+        disable=not progress, desc=f"{config.cancer}", leave=False,
+    )
     try:
-        for tables in _chunks_in_order(config, params, run_id):
-            store.append(run_id, tables)
-            bar.update(len(tables["patients"]))
+        for k, tables in executor.stream(simulate_chunk_task, tasks):
+            task = tasks[k]
+            store.append(run_id, tables, (task.index, task.first_patient_id, task.n_patients))
+            bar.update(task.n_patients)
         bar.close()
+        missing = len(bounds) - len(store.chunks_done(run_id))
+        if missing:
+            raise MetastasimError(f"run {run_id}: {missing} chunks are missing after the run")  # pragma: no cover
         info = store.run_info(run_id)
         summary = summarise(info, store.table(run_id, "patients"), store.table(run_id, "timeseries"))
         store.finish(run_id, "complete", summary, time.perf_counter() - started)
     except KeyboardInterrupt:
         store.finish(run_id, "interrupted", None, time.perf_counter() - started)
-        raise
+        raise RunInterrupted(run_id) from None
     except BaseException:
         store.finish(run_id, "failed", None, time.perf_counter() - started)
         raise
     finally:
         bar.close()
+        executor.close()
     return CohortResult(run_id, "complete", summary, store)

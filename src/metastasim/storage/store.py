@@ -1,9 +1,11 @@
 """Results in an embedded DuckDB database: one file, no server, plain table names for SQL.
 
-Tables: ``runs`` (one row per run: seed, parameters, version, times, status), ``patients``, ``lesions``,
-``events`` and ``timeseries`` (rows keyed by ``run_id`` and ``patient_id``). Each chunk of patients is
-written in one transaction, and a run is marked ``complete`` only after its last chunk; an interrupted or
-failed run keeps the status that says so, so partial results never look complete.
+Tables: ``runs`` (one row per run: seed, parameters, version, times, status), ``chunks`` (one row per stored
+chunk of a run), ``patients``, ``lesions``, ``events`` and ``timeseries`` (rows keyed by ``run_id`` and
+``patient_id``). Each chunk of patients is written with its ``chunks`` row in one transaction, and a run is
+marked ``complete`` only after its last chunk; an interrupted, failed or killed run keeps a status that is
+not ``complete`` (a killed one stays ``running``), so partial results never look complete, and
+``metastasim resume`` finishes it from the chunks it lacks.
 """
 
 from __future__ import annotations
@@ -40,6 +42,20 @@ CREATE TABLE IF NOT EXISTS runs (
 )
 """
 
+# Columns added after the first release: older database files gain them when opened.
+_RUNS_ADDED_COLUMNS = ("events BOOLEAN", "resumed INTEGER DEFAULT 0")
+
+_CHUNKS_DDL = """
+CREATE TABLE IF NOT EXISTS chunks (
+    run_id VARCHAR,
+    chunk_index INTEGER,
+    first_patient_id BIGINT,
+    n_patients INTEGER,
+    written_at TIMESTAMP,
+    PRIMARY KEY (run_id, chunk_index)
+)
+"""
+
 
 class RunStore:
     """A DuckDB file holding any number of runs."""
@@ -57,6 +73,9 @@ class RunStore:
         # Bound DuckDB's cache: results stream through in chunks, nothing needs to stay in memory.
         self.con.execute("SET memory_limit = '1GB'")
         self.con.execute(_RUNS_DDL)
+        for column in _RUNS_ADDED_COLUMNS:
+            self.con.execute(f"ALTER TABLE runs ADD COLUMN IF NOT EXISTS {column}")
+        self.con.execute(_CHUNKS_DDL)
 
     def close(self) -> None:
         """Close the database connection."""
@@ -66,8 +85,8 @@ class RunStore:
         """Register a new run with status ``running``."""
         self.con.execute(
             "INSERT INTO runs (run_id, created_at, status, cancer, patients, years, seed, chunk_size, workers, "
-            "version, parameters, scenario, patients_written) "
-            "VALUES (?, now(), 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+            "events, version, parameters, scenario, patients_written) "
+            "VALUES (?, now(), 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
             [
                 run_id,
                 meta["cancer"],
@@ -76,16 +95,29 @@ class RunStore:
                 meta["seed"],
                 meta["chunk_size"],
                 meta["workers"],
+                bool(meta.get("events", True)),
                 meta["version"],
                 json.dumps(meta["parameters"]),
                 json.dumps(meta.get("scenario", {})),
             ],
         )
 
-    def append(self, run_id: str, tables: dict[str, pd.DataFrame]) -> None:
-        """Write one chunk's tables in a single transaction."""
+    def append(self, run_id: str, tables: dict[str, pd.DataFrame], chunk: tuple[int, int, int]) -> bool:
+        """Write one chunk's tables and its ``chunks`` row, (index, first patient id, patients), in one transaction.
+
+        A chunk already stored is not written again (returns False), so a chunk that was simulated twice, by
+        a resumed run or a retried worker, can never duplicate patients. A crash at any moment leaves either
+        the whole chunk with its row or nothing of it.
+        """
+        index, first_patient_id, n_patients = chunk
         self.con.execute("BEGIN TRANSACTION")
         try:
+            stored = self.con.execute(
+                "SELECT count(*) FROM chunks WHERE run_id = ? AND chunk_index = ?", [run_id, index]
+            ).fetchall()[0][0]
+            if stored:
+                self.con.execute("ROLLBACK")
+                return False
             for name, df in tables.items():
                 if df is None or df.empty:
                     continue
@@ -105,17 +137,35 @@ class RunStore:
                 else:
                     self.con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM chunk_df")
                 self.con.unregister("chunk_df")
+            self.con.execute(
+                "INSERT INTO chunks VALUES (?, ?, ?, ?, now())", [run_id, index, first_patient_id, n_patients]
+            )
             n = len(tables.get("patients", []))
             self.con.execute("UPDATE runs SET patients_written = patients_written + ? WHERE run_id = ?", [n, run_id])
             self.con.execute("COMMIT")
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
+        return True
+
+    def chunks_done(self, run_id: str) -> set[int]:
+        """Indices of the run's chunks that are stored."""
+        rows = self.con.execute("SELECT chunk_index FROM chunks WHERE run_id = ?", [run_id]).fetchall()
+        return {int(r[0]) for r in rows}
+
+    def mark_running(self, run_id: str) -> None:
+        """Mark a stopped run as running again (it is being resumed)."""
+        self.con.execute(
+            "UPDATE runs SET status = 'running', finished_at = NULL, resumed = coalesce(resumed, 0) + 1 "
+            "WHERE run_id = ?",
+            [run_id],
+        )
 
     def finish(self, run_id: str, status: str, summary: dict[str, Any] | None, elapsed: float) -> None:
-        """Set a run's final status (complete, interrupted or failed) and its summary."""
+        """Set a run's final status (complete, interrupted or failed) and its summary; add `elapsed` seconds."""
         self.con.execute(
-            "UPDATE runs SET status = ?, finished_at = now(), summary = ?, elapsed_seconds = ? WHERE run_id = ?",
+            "UPDATE runs SET status = ?, finished_at = now(), summary = ?, "
+            "elapsed_seconds = coalesce(elapsed_seconds, 0) + ? WHERE run_id = ?",
             [status, json.dumps(summary) if summary is not None else None, elapsed, run_id],
         )
 
