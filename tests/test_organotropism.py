@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from metastasim.cohort.chunks import simulate_tables
-from metastasim.cohort.summary import EARLY_SEEDING_CM3, site_distribution, summarise
+from metastasim.cohort.summary import EARLY_SEEDING_CM3, site_distribution, summarise_tables
 from metastasim.data.reference import metastatic_site_rows, most_common_reference_site
 from metastasim.params.load import CANCER_TYPES, load_parameters
 
@@ -66,7 +66,7 @@ def test_colorectal_liver_share_and_early_seeding_report():
     # Early seeding (Hu et al. 2019): reported, no tolerance yet. Check the summary computes it from the
     # patients table: the share of seeded patients whose primary was under 0.01 cm3 at first distant seeding.
     info = {"run_id": "x", "cancer": "colorectal", "years": YEARS, "seed": 1, "version": "test"}
-    summary = summarise(info, patients, tables["timeseries"])
+    summary = summarise_tables(info, patients, tables["timeseries"])
     cm3 = patients["primary_cm3_at_first_distant_seeding"].dropna()
     assert summary["first_distant_seeding"]["early_seeding_share"] == pytest.approx(
         float((cm3 < EARLY_SEEDING_CM3).mean())

@@ -67,17 +67,34 @@ def survival_frame(patients: pd.DataFrame) -> pd.DataFrame:
     return dx
 
 
-def clinical_summary(cancer: str, patients: pd.DataFrame) -> dict[str, Any]:
-    """JSON-ready clinical summary (see the module docstring)."""
-    dx = survival_frame(patients)
+#: The patient columns `clinical_summary` reads.
+CLINICAL_COLUMNS = (
+    "patient_id", "day_diagnosis", "years_from_diagnosis", "died", "age_at_diagnosis", "diagnosis_route",
+    "seer_stage_observed", "seer_stage_true", "stage_observed", "sites_at_diagnosis", "symptoms_at_diagnosis",
+)
+
+
+def clinical_summary(
+    cancer: str, diagnosed: pd.DataFrame, n_patients: int, death_causes: dict[str, int], deaths: int
+) -> dict[str, Any]:
+    """JSON-ready clinical summary (see the module docstring).
+
+    Args:
+        cancer: cancer type.
+        diagnosed: the diagnosed patients (at least the CLINICAL_COLUMNS).
+        n_patients: all patients of the cohort.
+        death_causes: deaths by recorded cause.
+        deaths: all deaths.
+    """
+    dx = survival_frame(diagnosed)
     n_dx = len(dx)
-    stages = stage_table(cancer, patients)
+    stages = stage_table(cancer, diagnosed)
     stage_share = {r.stage: (r.simulated_percent / 100.0 if n_dx else None) for r in stages.itertuples()}
     by_seer = survival_by_group_at(dx, "seer_stage_observed", 5.0) if n_dx else {}
     by_group = survival_by_group_at(dx, "stage_observed", 5.0) if n_dx else {}
     km = survival_at(dx, (1, 2, 5, 10), group="seer_stage_observed") if n_dx else pd.DataFrame()
-    died = patients[patients["died"]]
-    causes = died["death_cause"].value_counts(normalize=True)
+    recorded = sum(death_causes.values())
+    causes = {c: k / recorded for c, k in sorted(death_causes.items(), key=lambda kv: -kv[1])}
     metastatic = dx[dx["sites_at_diagnosis"].fillna("") != ""]
     presentation: dict[str, dict[str, float]] = {}
     for site in ("liver", "lung", "bone", "brain", "peritoneum"):
@@ -88,7 +105,7 @@ def clinical_summary(cancer: str, patients: pd.DataFrame) -> dict[str, Any]:
             presentation[site] = {k: round(float(v), 3) for k, v in counts.head(6).items()}
     return {
         "patients_diagnosed": n_dx,
-        "diagnosed_fraction": n_dx / len(patients) if len(patients) else 0.0,
+        "diagnosed_fraction": n_dx / n_patients if n_patients else 0.0,
         "diagnosis_route": {str(k): float(v) for k, v in dx["diagnosis_route"].value_counts(normalize=True).items()},
         "median_age_at_diagnosis": float(dx["age_at_diagnosis"].median()) if n_dx else None,
         "stage_at_diagnosis": stage_share,
@@ -101,7 +118,7 @@ def clinical_summary(cancer: str, patients: pd.DataFrame) -> dict[str, Any]:
         "survival_5y_by_stage_group": {g: _finite(by_group.get(g)) for g in STAGE_GROUPS},
         "survival_km_by_stage": km.replace({np.nan: None}).to_dict(orient="records") if len(km) else [],
         "causes_of_death": {str(k): float(v) for k, v in causes.items() if v > 0},
-        "deaths": len(died),
+        "deaths": deaths,
         "symptoms_at_presentation_by_site": presentation,
     }
 

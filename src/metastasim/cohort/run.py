@@ -228,8 +228,7 @@ def _simulate_missing_chunks(
         missing = len(bounds) - len(store.chunks_done(run_id))
         if missing:
             raise MetastasimError(f"run {run_id}: {missing} chunks are missing after the run")  # pragma: no cover
-        info = store.run_info(run_id)
-        summary = summarise(info, store.table(run_id, "patients"), store.table(run_id, "timeseries"))
+        summary = summarise(store.run_info(run_id), store.con)
         store.finish(run_id, "complete", summary, time.perf_counter() - started)
     except KeyboardInterrupt:
         store.finish(run_id, "interrupted", None, time.perf_counter() - started)

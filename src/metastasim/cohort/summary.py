@@ -6,13 +6,15 @@ cells.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 
 from metastasim.anatomy.sites import SITES
-from metastasim.cohort.clinical_summary import clinical_summary
+from metastasim.cohort.clinical_summary import CLINICAL_COLUMNS, clinical_summary
 from metastasim.data.reference import REFERENCE_SITE_MAP, metastatic_site_rows
 from metastasim.units import DAYS_PER_YEAR
 
@@ -27,25 +29,25 @@ def report_years(years: int) -> list[int]:
     return marks if years in marks else [*marks, years]
 
 
-def _by_year(days: pd.Series, years: list[int]) -> dict[str, float]:
-    d = days.to_numpy(dtype=float)
-    return {str(y): float(np.mean(d <= y * DAYS_PER_YEAR)) for y in years}
-
-
 def site_distribution(patients: pd.DataFrame) -> tuple[dict[str, float], dict[str, float], int]:
     """Site shares among patients whose first distant metastasis reached 10 mm.
 
     Returns the share with each site involved then (a proxy for first metastatic diagnosis), the share
     with only that site, and the number of such patients.
     """
-    sites = patients["sites_at_first_detectable_metastasis"].fillna("")
+    sites = patients["sites_at_first_detectable_metastasis"].astype(object).fillna("")
     metastatic = sites[patients["day_first_distant_detectable"].notna()]
-    n = len(metastatic)
-    sets = [set(s.split(",")) - {""} for s in metastatic]
-    any_share = {s: (sum(s in x for x in sets) / n if n else 0.0) for s in DISTANT_SITES}
-    only_share = {s: (sum(x == {s} for x in sets) / n if n else 0.0) for s in DISTANT_SITES}
-    only_share["multiple sites"] = sum(len(x) > 1 for x in sets) / n if n else 0.0
-    only_share["mean number of metastatic sites"] = sum(len(x) for x in sets) / n if n else 0.0
+    return site_shares(metastatic.value_counts().to_dict())
+
+
+def site_shares(pattern_counts: Mapping[str, int]) -> tuple[dict[str, float], dict[str, float], int]:
+    """`site_distribution` from the number of metastatic patients with each comma-separated site list."""
+    n = int(sum(pattern_counts.values()))
+    sets = [(set(str(p).split(",")) - {""}, int(c)) for p, c in pattern_counts.items()]
+    any_share = {s: (sum(c for x, c in sets if s in x) / n if n else 0.0) for s in DISTANT_SITES}
+    only_share = {s: (sum(c for x, c in sets if x == {s}) / n if n else 0.0) for s in DISTANT_SITES}
+    only_share["multiple sites"] = sum(c for x, c in sets if len(x) > 1) / n if n else 0.0
+    only_share["mean number of metastatic sites"] = sum(c * len(x) for x, c in sets) / n if n else 0.0
     return any_share, only_share, n
 
 
@@ -74,52 +76,137 @@ def reference_comparison(cancer: str, any_share: dict[str, float], only_share: d
     return rows[["site", "percent", "simulated_percent", "denominator", "source"]]
 
 
-def summarise(run_info: dict[str, Any], patients: pd.DataFrame, timeseries: pd.DataFrame) -> dict[str, Any]:
-    """Return the JSON-ready summary of one run."""
+#: Patient columns the fractions by year are computed from, by summary key.
+FRACTION_COLUMNS = {
+    "lymph_node_involvement_fraction": "day_first_node_involved",
+    "distant_metastasis_fraction": "day_first_distant_metastasis",
+    "distant_macrometastasis_fraction": "day_first_distant_macrometastasis",
+    "distant_detectable_fraction": "day_first_distant_detectable",
+    "death_fraction": "day_death",
+}
+
+
+def _one_row(con: duckdb.DuckDBPyConnection, query: str, params: list[Any]) -> tuple[Any, ...]:
+    return tuple(con.execute(query, params).fetchall()[0])
+
+
+def _fractions(con: duckdb.DuckDBPyConnection, run_id: str, marks: list[int]) -> tuple[int, dict[str, Any]]:
+    """Share of all patients with each event by each reported year, counted in the database."""
+    exprs = ", ".join(f'count_if("{c}" <= {y * DAYS_PER_YEAR!r})' for c in FRACTION_COLUMNS.values() for y in marks)
+    row = _one_row(con, f"SELECT count(*), {exprs} FROM patients WHERE run_id = ?", [run_id])
+    n, counts = int(row[0]), iter(row[1:])
+    out = {key: {str(y): (next(counts) / n if n else 0.0) for y in marks} for key in FRACTION_COLUMNS}
+    return n, out
+
+
+def _seeding(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
+    seeded, q, cm3_n, cm3_median, early = _one_row(
+        con,
+        "SELECT count(day_first_distant_seeding), quantile_cont(day_first_distant_seeding, [0.25, 0.5, 0.75]), "
+        "count(primary_cm3_at_first_distant_seeding), median(primary_cm3_at_first_distant_seeding), "
+        f"count_if(primary_cm3_at_first_distant_seeding < {EARLY_SEEDING_CM3!r}) FROM patients WHERE run_id = ?",
+        [run_id],
+    )
+    return {
+        "patients_seeded": int(seeded),
+        "median_day": float(q[1]) if seeded else None,
+        "quartile_days": [float(q[0]), float(q[2])] if seeded else None,
+        "median_primary_cm3": float(cm3_median) if cm3_n else None,
+        "early_seeding_share": early / cm3_n if cm3_n else None,
+        "early_seeding_threshold_cm3": EARLY_SEEDING_CM3,
+    }
+
+
+def _ctc(con: duckdb.DuckDBPyConnection, run_id: str, marks: list[int]) -> dict[str, Any]:
+    """Circulating tumour cells per 7.5 ml among patients alive at each reported year."""
+    rows = con.execute(
+        "SELECT year, count(*), median(ctc_per_7_5ml), avg(ctc_per_7_5ml), avg((ctc_per_7_5ml >= 5)::DOUBLE), "
+        "count_if(n_distant_metastases > 0), "
+        "avg((ctc_per_7_5ml >= 5)::DOUBLE) FILTER (WHERE n_distant_metastases > 0) "
+        f"FROM timeseries WHERE run_id = ? AND year IN ({', '.join(map(str, marks))}) GROUP BY year",
+        [run_id],
+    ).fetchall()
+    by_year = {int(r[0]): r for r in rows}
+    out = {}
+    for y in marks:
+        r = by_year.get(y)
+        out[str(y)] = {
+            "patients_alive": int(r[1]) if r else 0,
+            "median": float(r[2]) if r else None,
+            "mean": float(r[3]) if r else None,
+            "share_at_least_5": float(r[4]) if r else None,
+            "share_at_least_5_if_distant_metastasis": float(r[6]) if r and r[5] else None,
+        }
+    return out
+
+
+def _diagnosed(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
+    """The diagnosed patients, with the columns the clinical summary reads (strings shared, not copied)."""
+    columns = ", ".join(f'"{c}"' for c in CLINICAL_COLUMNS)
+    relation = con.sql(
+        f"SELECT {columns} FROM patients WHERE run_id = ? AND day_diagnosis IS NOT NULL ORDER BY patient_id",
+        params=[run_id],
+    )
+    to_arrow = getattr(relation, "to_arrow_table", None) or relation.arrow  # DuckDB 2 renamed arrow()
+    table = to_arrow()
+    frame = table.to_pandas(strings_to_categorical=True)
+    for c in frame.columns:
+        if isinstance(frame[c].dtype, pd.CategoricalDtype):
+            frame[c] = frame[c].astype(object)  # one Python string per distinct value, shared by the rows
+    return frame
+
+
+def summarise(run_info: dict[str, Any], con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Return the JSON-ready summary of one run from the ``patients`` and ``timeseries`` tables of `con`.
+
+    Counts, quantiles and means are computed in the database and only the diagnosed patients' clinical
+    columns are loaded, so memory stays bounded for cohorts of millions. `con` may be the run store's
+    connection or one with in-memory tables registered under those names.
+    """
+    run_id = str(run_info["run_id"])
     years = int(run_info["years"])
     marks = report_years(years)
-    any_share, only_share, n_met = site_distribution(patients)
-    seeded = patients["day_first_distant_seeding"].dropna()
-    cm3 = patients["primary_cm3_at_first_distant_seeding"].dropna()
-    ctc = {}
-    for y in marks:
-        alive = timeseries[timeseries["year"] == y]
-        ctc[str(y)] = {
-            "patients_alive": len(alive),
-            "median": float(alive["ctc_per_7_5ml"].median()) if len(alive) else None,
-            "mean": float(alive["ctc_per_7_5ml"].mean()) if len(alive) else None,
-            "share_at_least_5": float((alive["ctc_per_7_5ml"] >= 5).mean()) if len(alive) else None,
-            "share_at_least_5_if_distant_metastasis": (
-                float((alive.loc[alive["n_distant_metastases"] > 0, "ctc_per_7_5ml"] >= 5).mean())
-                if (alive["n_distant_metastases"] > 0).any()
-                else None
-            ),
-        }
+    n, fractions = _fractions(con, run_id, marks)
+    patterns = con.execute(
+        "SELECT coalesce(sites_at_first_detectable_metastasis, ''), count(*) FROM patients "
+        "WHERE run_id = ? AND day_first_distant_detectable IS NOT NULL GROUP BY 1",
+        [run_id],
+    ).fetchall()
+    any_share, only_share, n_met = site_shares({str(p): int(c) for p, c in patterns})
+    over_capacity = _one_row(con, "SELECT count_if(lesions_over_capacity > 0) FROM patients WHERE run_id = ?",
+                             [run_id])[0]
+    deaths = con.execute(
+        "SELECT death_cause, count(*) FROM patients WHERE run_id = ? AND died GROUP BY 1", [run_id]
+    ).fetchall()
     return {
         "run_id": run_info["run_id"],
         "cancer": run_info["cancer"],
-        "patients": len(patients),
+        "patients": n,
         "years": years,
         "seed": int(run_info["seed"]),
         "version": run_info["version"],
-        "lymph_node_involvement_fraction": _by_year(patients["day_first_node_involved"], marks),
-        "distant_metastasis_fraction": _by_year(patients["day_first_distant_metastasis"], marks),
-        "distant_macrometastasis_fraction": _by_year(patients["day_first_distant_macrometastasis"], marks),
-        "distant_detectable_fraction": _by_year(patients["day_first_distant_detectable"], marks),
-        "death_fraction": _by_year(patients["day_death"], marks),
+        **fractions,
         "site_distribution": any_share,
         "site_only_distribution": only_share,
         "patients_with_detectable_distant_metastasis": n_met,
-        "first_distant_seeding": {
-            "patients_seeded": len(seeded),
-            "median_day": float(seeded.median()) if len(seeded) else None,
-            "quartile_days": [float(seeded.quantile(0.25)), float(seeded.quantile(0.75))] if len(seeded) else None,
-            "median_primary_cm3": float(cm3.median()) if len(cm3) else None,
-            "early_seeding_share": float((cm3 < EARLY_SEEDING_CM3).mean()) if len(cm3) else None,
-            "early_seeding_threshold_cm3": EARLY_SEEDING_CM3,
-        },
-        "ctc_per_7_5ml": ctc,
-        "patients_over_lesion_capacity": int((patients["lesions_over_capacity"] > 0).sum()),
-        **clinical_summary(str(run_info["cancer"]), patients),
+        "first_distant_seeding": _seeding(con, run_id),
+        "ctc_per_7_5ml": _ctc(con, run_id, marks),
+        "patients_over_lesion_capacity": int(over_capacity),
+        **clinical_summary(
+            str(run_info["cancer"]), _diagnosed(con, run_id), n, {str(c): int(k) for c, k in deaths if c is not None},
+            sum(int(k) for _, k in deaths),
+        ),
         "disclaimer": "Educational and research simulation; not medical advice.",
     }
+
+
+def summarise_tables(run_info: dict[str, Any], patients: pd.DataFrame, timeseries: pd.DataFrame) -> dict[str, Any]:
+    """`summarise` for tables in memory (one run's patients and timeseries)."""
+    con = duckdb.connect()
+    try:
+        con.register("patients", patients)
+        con.register("timeseries", timeseries)
+        return summarise({**run_info, "run_id": str(patients["run_id"].iloc[0])} if len(patients) else run_info,
+                         con)
+    finally:
+        con.close()
