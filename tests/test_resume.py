@@ -20,6 +20,7 @@ import psutil
 import pytest
 
 from clitools import CLI, TIMEOUT, cli, ok, one_line_error, sql
+from conftest import free_port
 from metastasim.cohort.run import CohortConfig, resume_run, run_cohort
 from metastasim.errors import MetastasimError
 from metastasim.storage.store import RunStore
@@ -219,3 +220,10 @@ def test_one_or_two_processes_and_a_dask_cluster_give_identical_tables(tmp_path,
         result = results[label]
         _assert_same_tables(_tables(result.store, result.run_id), expected)
         assert result.summary == {**results["1 process"].summary, "run_id": result.run_id}
+
+
+def test_an_unreachable_cluster_is_a_one_line_error_and_writes_nothing(tmp_path):
+    db = tmp_path / "c.duckdb"
+    line = one_line_error(cli("run", "--patients", 10, "--db", db, "--cluster", f"tcp://127.0.0.1:{free_port()}"))
+    assert "cannot reach a Dask scheduler" in line
+    assert not db.exists() or sql(db, "SELECT count(*) AS n FROM runs").iloc[0]["n"] == 0
