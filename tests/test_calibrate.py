@@ -275,6 +275,7 @@ def test_installing_a_calibration_rewrites_only_the_fitted_lines_and_records_the
     assert tree["calibration"]["command"] == "metastasim calibrate cal.toml"
     install(calibrated, cancer_file)  # installing again replaces the record instead of adding a second one
     assert cancer_file.read_text().count("[calibration]") == 1
+    assert cancer_file.read_text().count("# How the calibrated values") == 1  # and its comment, once
     with pytest.raises(ScenarioError, match="is for kidney"):
         install(calibrated, tmp_path / "breast.toml")
 

@@ -50,14 +50,18 @@ def _set_line(lines: list[str], section: str, key: str, text: str) -> None:
     lines.insert(insert, text)
 
 
+RECORD_COMMENT = "# How the calibrated values above were obtained (metastasim calibrate; see docs/calibration.md)."
+
+
 def _drop_calibration_table(lines: list[str]) -> list[str]:
+    """The lines without the ``[calibration]`` table and the comment that introduces it."""
     out: list[str] = []
     skipping = False
     for line in lines:
         stripped = line.strip()
         if stripped.startswith("["):
             skipping = stripped == "[calibration]" or stripped.startswith("[calibration.")
-        if not skipping:
+        if not skipping and stripped != RECORD_COMMENT:
             out.append(line)
     while out and not out[-1].strip():
         out.pop()
@@ -95,8 +99,7 @@ def install(calibrated_file: str | Path, cancer_file: str | Path) -> list[str]:
     record = {k: cal[k] for k in ("id", "date", "command", "version", "seed", "method", "targets",
                                   "patients_per_cohort", "population", "generations", "final_epsilon",
                                   "simulated_cohorts", "elapsed_seconds", "stop_reason") if k in cal}
-    lines += ["", "# How the calibrated values above were obtained (metastasim calibrate; see docs/calibration.md).",
-              "[calibration]"]
+    lines += ["", RECORD_COMMENT, "[calibration]"]
     for k, v in record.items():
         lines.append(f"{k} = {json.dumps(v)}")
     text = "\n".join(lines) + "\n"
