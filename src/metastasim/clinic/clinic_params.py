@@ -6,6 +6,7 @@ arms that differ only in the clinic share one biology.
 
 from __future__ import annotations
 
+import functools
 import math
 import tomllib
 from importlib import resources
@@ -127,6 +128,13 @@ def _combine(edges: np.ndarray, values: np.ndarray, combined: int, parts: list[i
 
 
 def _imaging_tables() -> tuple[np.ndarray, np.ndarray, float, dict[str, str]]:
+    """Sensitivity steps by modality and target from data/imaging.toml (read once per process; copies returned)."""
+    edges, values, extra, sources = _parse_imaging_tables()
+    return edges.copy(), values.copy(), extra, dict(sources)
+
+
+@functools.lru_cache(maxsize=1)
+def _parse_imaging_tables() -> tuple[np.ndarray, np.ndarray, float, dict[str, str]]:
     data = tomllib.loads(resources.files("metastasim.data").joinpath("imaging.toml").read_text("utf-8"))
     edges = np.full((N_MODALITIES, N_IMAGING_TARGETS, N_STEPS), np.inf)
     values = np.zeros((N_MODALITIES, N_IMAGING_TARGETS, N_STEPS))

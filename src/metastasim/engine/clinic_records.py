@@ -219,8 +219,11 @@ def _detail(kind: str, a: int, b: int, y: int, primary_symptom: str) -> str:
 LESION_KINDS = {"scan_found", "scan_missed", "treatment_effect"}
 
 
-def clinic_event_frame(o, rb, site_names: tuple[str, ...]) -> pd.DataFrame:
-    """The clinical log of a chunk as event rows (same columns as the cascade's events)."""
+def clinic_event_columns(o, rb, first_code: int) -> dict[str, np.ndarray]:
+    """The clinical log of a chunk as event columns, those of the cascade's events.
+
+    Event codes start at `first_code`; site and route codes are -1 where there is none.
+    """
     n = len(o.log_day)
     kind = o.log_kind.astype(np.int64)
     a = o.log_a.astype(np.int64)
@@ -262,24 +265,20 @@ def clinic_event_frame(o, rb, site_names: tuple[str, ...]) -> pd.DataFrame:
     value = np.where(
         np.isin(kind, [LOG_KINDS.index(k) for k in ("symptom", "treatment_effect", "response")]), x, np.nan
     )
-    return pd.DataFrame(
-        {
-            "patient_id": o.log_patient,
-            "day": o.log_day,
-            "event": pd.Categorical.from_codes(kind, list(LOG_KINDS)),
-            "lesion_id": lesion.astype(np.int32),
-            "site": pd.Categorical.from_codes(np.where(site >= 0, site, -1), categories=list(site_names)),
-            "node": node.astype(np.int16),
-            "cells": cells,
-            "diameter_mm": diameter,
-            "route": pd.Categorical.from_codes(np.full(n, -1), categories=["origin"]),
-            "source_lesion_id": np.full(n, -1, np.int32),
-            "detail": pd.Categorical.from_codes(inverse, categories=[str(x) for x in texts])  # type: ignore[attr-defined]
-            if n
-            else pd.Categorical([]),
-            "value": value,
-        }
-    )
+    return {
+        "patient_id": o.log_patient,
+        "day": o.log_day,
+        "event": (first_code + kind).astype(np.int16),
+        "lesion_id": lesion.astype(np.int32),
+        "site": site,
+        "node": node.astype(np.int16),
+        "cells": cells,
+        "diameter_mm": diameter,
+        "route": np.full(n, -1),
+        "source_lesion_id": np.full(n, -1, np.int32),
+        "detail": np.asarray(texts, dtype=object)[inverse] if n else np.zeros(0, dtype=object),
+        "value": value,
+    }
 
 
-__all__ = ["clinic_event_frame", "clinical_columns", "plan_text"]
+__all__ = ["clinic_event_columns", "clinical_columns", "plan_text"]

@@ -8,8 +8,6 @@ the event loop.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
@@ -18,7 +16,7 @@ from metastasim.biology.colonisation import PATH_DORMANT
 from metastasim.biology.growth import cells_for_diameter, time_to_size_array
 from metastasim.biology.traits import INVASION, N_TRAITS, TRAIT_NAMES
 from metastasim.clinic.codes import DEATH_CAUSES, LOG_KINDS
-from metastasim.engine.clinic_records import DEATH_PHRASES, clinic_event_frame
+from metastasim.engine.clinic_records import DEATH_PHRASES, clinic_event_columns
 from metastasim.engine.records import ALL_SITE_NAMES, SITE_LABELS, RecordBuilder, categorical
 from metastasim.engine.state import (
     C_DEATH_CAUSE,
@@ -66,12 +64,21 @@ TRAIT_PHRASES = {
 }
 
 
+#: The event log's columns, in order (after run_id).
+EVENT_COLUMNS = ("patient_id", "day", "event", "lesion_id", "site", "node", "cells", "diameter_mm", "route",
+                 "source_lesion_id", "detail", "value")
+
+
 class EventLog:
-    """Collects event rows from a :class:`RecordBuilder` into one DataFrame."""
+    """Collects event rows from a :class:`RecordBuilder` as column arrays; `table` makes one DataFrame.
+
+    Columns are kept as plain arrays (codes for the categorical ones) and concatenated once at the end: building a
+    DataFrame per kind of event cost more than the events themselves for small chunks such as one patient.
+    """
 
     def __init__(self, rb: RecordBuilder) -> None:
         self.rb = rb
-        self.parts: list[pd.DataFrame] = []
+        self.columns: dict[str, list[np.ndarray]] = {c: [] for c in EVENT_COLUMNS}
 
     def add(
         self,
@@ -92,43 +99,55 @@ class EventLog:
         if not patient_level:
             keep &= day <= o.t_clear[rows]
         rows, day = rows[keep], day[keep]
-        if not isinstance(detail, str):
-            detail = detail[keep]
+        n = len(rows)
+        if n == 0:
+            return
         cells = rb.size_at(rows, day) if cells is None else cells[keep]
-        parent = o.parent[rows]
-        self.parts.append(
-            pd.DataFrame(
-                {
-                    "patient_id": o.lesion_patient[rows],
-                    "day": day,
-                    "event": event,
-                    "lesion_id": o.lesion_row[rows],
-                    "site": categorical(o.site[rows], ALL_SITE_NAMES),
-                    "node": o.node[rows],
-                    "cells": cells,
-                    "diameter_mm": rb.diameter_mm(cells),
-                    "route": categorical(o.route[rows], ROUTES),
-                    "source_lesion_id": parent,
-                    "detail": detail,
-                    "value": np.full(len(rows), np.nan),
-                }
-            )
+        details = np.full(n, detail, object) if isinstance(detail, str) else np.asarray(detail[keep], object)
+        self.append(
+            patient_id=o.lesion_patient[rows],
+            day=day,
+            event=np.full(n, EVENT_NAMES.index(event), np.int16),
+            lesion_id=o.lesion_row[rows],
+            site=o.site[rows],
+            node=o.node[rows],
+            cells=cells,
+            diameter_mm=rb.diameter_mm(cells),
+            route=o.route[rows],
+            source_lesion_id=o.parent[rows],
+            detail=details,
+            value=np.full(n, np.nan),
         )
 
+    def append(self, **columns: np.ndarray) -> None:
+        """Add rows given as one array per column (codes for event, site and route; -1 for none)."""
+        for name in EVENT_COLUMNS:
+            self.columns[name].append(np.asarray(columns[name]))
+
     def table(self) -> pd.DataFrame:
-        """All events, ordered by patient and day."""
-        if not self.parts:
+        """All events, ordered by patient and day (then lesion; rows added earlier first among equals)."""
+        if not self.columns["day"]:
             return pd.DataFrame()
-        parts = [p for p in self.parts if len(p)]
-        for p in parts:
-            p["event"] = pd.Categorical(p["event"], categories=EVENT_NAMES)
-            p["detail"] = p["detail"].astype("string")
-        with warnings.catch_warnings():
-            # All-NA float columns (e.g. `value` of cascade rows) concatenate to the same float dtype either way.
-            warnings.simplefilter("ignore", FutureWarning)
-            df = pd.concat(parts, ignore_index=True)
-        df.insert(0, "run_id", self.rb.run_id)
-        return df.sort_values(["patient_id", "day", "lesion_id"], kind="stable").reset_index(drop=True)
+        c = {name: np.concatenate(parts) for name, parts in self.columns.items()}
+        order = np.lexsort((c["lesion_id"], c["day"], c["patient_id"]))  # stable
+        c = {name: a[order] for name, a in c.items()}
+        return pd.DataFrame(
+            {
+                "run_id": self.rb.run_id,
+                "patient_id": c["patient_id"],
+                "day": c["day"],
+                "event": pd.Categorical.from_codes(c["event"], categories=EVENT_NAMES),
+                "lesion_id": c["lesion_id"],
+                "site": categorical(c["site"], ALL_SITE_NAMES),
+                "node": c["node"],
+                "cells": c["cells"],
+                "diameter_mm": c["diameter_mm"],
+                "route": categorical(c["route"], ROUTES),
+                "source_lesion_id": c["source_lesion_id"],
+                "detail": pd.array(c["detail"], dtype="string"),
+                "value": c["value"],
+            }
+        )
 
 
 def build_events(rb: RecordBuilder) -> pd.DataFrame:
@@ -175,7 +194,7 @@ def build_events(rb: RecordBuilder) -> pd.DataFrame:
     texts = ["end of the simulated period"] + [f"death from {DEATH_PHRASES[c]}" for c in DEATH_CAUSES[1:]]
     died = s[:, S_END_REASON] != END_HORIZON
     log.add(primaries, rb.t_end, "end", categorical(np.where(died, cause, 0), texts), patient_level=True)
-    log.parts.append(clinic_event_frame(o, rb, ALL_SITE_NAMES))
+    log.append(**clinic_event_columns(o, rb, first_code=EVENT_NAMES.index(LOG_KINDS[0])))
     return log.table()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import json
 import math
@@ -62,9 +63,15 @@ class Parameters:
         return json.dumps({"cancer": self.cancer, "values": self.values}, sort_keys=True)
 
 
-def _read_toml(name: str) -> dict[str, Any]:
+@functools.lru_cache(maxsize=64)
+def _parse_toml(name: str) -> dict[str, Any]:
     data = resources.files("metastasim.data").joinpath(name).read_text(encoding="utf-8")
     return tomllib.loads(data)
+
+
+def _read_toml(name: str) -> dict[str, Any]:
+    """A packaged TOML file, parsed once per process (callers get their own copy to change)."""
+    return copy.deepcopy(_parse_toml(name))
 
 
 def _is_leaf(node: Any) -> bool:
