@@ -61,3 +61,16 @@ def test_circulating_tumour_cells_match_pandas(tables, summary):
         assert got["median"] == pytest.approx(float(alive["ctc_per_7_5ml"].median()))
         assert got["mean"] == pytest.approx(float(alive["ctc_per_7_5ml"].mean()))
         assert got["share_at_least_5"] == pytest.approx(float((alive["ctc_per_7_5ml"] >= 5).mean()))
+
+
+def test_a_cohort_in_which_nothing_happens_yet_has_zero_fractions_not_missing_ones():
+    p = simulate_tables(load_parameters("colorectal"), 11, 0, 20, 3, "few", with_events=False)
+    patients = p["patients"].copy()
+    for column in ("day_first_distant_metastasis", "day_first_distant_seeding",
+                   "primary_cm3_at_first_distant_seeding"):
+        patients[column] = np.nan  # as in a short run where no patient has any yet
+    info = {"run_id": "few", "cancer": "colorectal", "years": 3, "seed": 11, "version": "test"}
+    summary = summarise_tables(info, patients, p["timeseries"])
+    assert summary["distant_metastasis_fraction"] == {"1": 0.0, "3": 0.0}
+    assert summary["first_distant_seeding"]["patients_seeded"] == 0
+    assert summary["first_distant_seeding"]["early_seeding_share"] is None

@@ -90,9 +90,14 @@ def _one_row(con: duckdb.DuckDBPyConnection, query: str, params: list[Any]) -> t
     return tuple(con.execute(query, params).fetchall()[0])
 
 
+# count(*) FILTER (...) rather than count_if(...): DuckDB's count_if gives NULL when every value is NULL.
+
+
 def _fractions(con: duckdb.DuckDBPyConnection, run_id: str, marks: list[int]) -> tuple[int, dict[str, Any]]:
     """Share of all patients with each event by each reported year, counted in the database."""
-    exprs = ", ".join(f'count_if("{c}" <= {y * DAYS_PER_YEAR!r})' for c in FRACTION_COLUMNS.values() for y in marks)
+    exprs = ", ".join(
+        f'count(*) FILTER (WHERE "{c}" <= {y * DAYS_PER_YEAR!r})' for c in FRACTION_COLUMNS.values() for y in marks
+    )
     row = _one_row(con, f"SELECT count(*), {exprs} FROM patients WHERE run_id = ?", [run_id])
     n, counts = int(row[0]), iter(row[1:])
     out = {key: {str(y): (next(counts) / n if n else 0.0) for y in marks} for key in FRACTION_COLUMNS}
@@ -104,7 +109,8 @@ def _seeding(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
         con,
         "SELECT count(day_first_distant_seeding), quantile_cont(day_first_distant_seeding, [0.25, 0.5, 0.75]), "
         "count(primary_cm3_at_first_distant_seeding), median(primary_cm3_at_first_distant_seeding), "
-        f"count_if(primary_cm3_at_first_distant_seeding < {EARLY_SEEDING_CM3!r}) FROM patients WHERE run_id = ?",
+        f"count(*) FILTER (WHERE primary_cm3_at_first_distant_seeding < {EARLY_SEEDING_CM3!r}) "
+        "FROM patients WHERE run_id = ?",
         [run_id],
     )
     return {
@@ -121,7 +127,7 @@ def _ctc(con: duckdb.DuckDBPyConnection, run_id: str, marks: list[int]) -> dict[
     """Circulating tumour cells per 7.5 ml among patients alive at each reported year."""
     rows = con.execute(
         "SELECT year, count(*), median(ctc_per_7_5ml), avg(ctc_per_7_5ml), avg((ctc_per_7_5ml >= 5)::DOUBLE), "
-        "count_if(n_distant_metastases > 0), "
+        "count(*) FILTER (WHERE n_distant_metastases > 0), "
         "avg((ctc_per_7_5ml >= 5)::DOUBLE) FILTER (WHERE n_distant_metastases > 0) "
         f"FROM timeseries WHERE run_id = ? AND year IN ({', '.join(map(str, marks))}) GROUP BY year",
         [run_id],
@@ -173,8 +179,9 @@ def summarise(run_info: dict[str, Any], con: duckdb.DuckDBPyConnection) -> dict[
         [run_id],
     ).fetchall()
     any_share, only_share, n_met = site_shares({str(p): int(c) for p, c in patterns})
-    over_capacity = _one_row(con, "SELECT count_if(lesions_over_capacity > 0) FROM patients WHERE run_id = ?",
-                             [run_id])[0]
+    over_capacity = _one_row(
+        con, "SELECT count(*) FILTER (WHERE lesions_over_capacity > 0) FROM patients WHERE run_id = ?", [run_id]
+    )[0]
     deaths = con.execute(
         "SELECT death_cause, count(*) FROM patients WHERE run_id = ? AND died GROUP BY 1", [run_id]
     ).fetchall()
