@@ -24,8 +24,14 @@ R = TypeVar("R")
 
 
 def ignore_interrupts() -> None:
-    """Worker initialiser: leave Ctrl-C to the main process, which records the interruption and stops."""
+    """Worker initialiser: leave Ctrl-C to the main process, which records the interruption and stops.
+
+    SIGTERM gets its default action back: a forked worker inherits the command line's handler, which turns
+    SIGTERM into KeyboardInterrupt, and a worker that caught it could block forever on a queue lock left by a
+    dead sibling when the pool terminates its workers after one of them was killed.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 class Executor(Protocol):
