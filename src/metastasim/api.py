@@ -16,6 +16,7 @@ import pandas as pd
 
 from metastasim.cohort.run import DEFAULT_DB, CohortConfig, CohortResult
 from metastasim.cohort.run import run_cohort as _run_cohort
+from metastasim.data import read_toml
 from metastasim.engine.patient import PatientSimulation
 from metastasim.errors import ScenarioError, unknown_key_message
 from metastasim.params.load import flatten_overrides, load_parameters
@@ -98,10 +99,7 @@ def branch_patient(
 
 def load_policies() -> dict[str, dict[str, Any]]:
     """Named treatment policies (parameter overrides of the clinic) from data/policies.toml."""
-    import tomllib
-    from importlib import resources
-
-    data = tomllib.loads(resources.files("metastasim.data").joinpath("policies.toml").read_text("utf-8"))
+    data = read_toml("policies.toml")
     return {name: flatten_overrides(table.get("parameters", {})) for name, table in data.items()}
 
 

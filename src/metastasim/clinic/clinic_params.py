@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import functools
 import math
-import tomllib
-from importlib import resources
 from typing import NamedTuple
 
 import numpy as np
@@ -31,6 +29,7 @@ from metastasim.clinic.codes import (
     symptom_site_mask,
 )
 from metastasim.clinic.demography import load_demography, load_life_table
+from metastasim.data import read_toml
 from metastasim.errors import ScenarioError
 from metastasim.params.load import Parameters
 from metastasim.units import DAYS_PER_YEAR
@@ -135,7 +134,7 @@ def _imaging_tables() -> tuple[np.ndarray, np.ndarray, float, dict[str, str]]:
 
 @functools.lru_cache(maxsize=1)
 def _parse_imaging_tables() -> tuple[np.ndarray, np.ndarray, float, dict[str, str]]:
-    data = tomllib.loads(resources.files("metastasim.data").joinpath("imaging.toml").read_text("utf-8"))
+    data = read_toml("imaging.toml")
     edges = np.full((N_MODALITIES, N_IMAGING_TARGETS, N_STEPS), np.inf)
     values = np.zeros((N_MODALITIES, N_IMAGING_TARGETS, N_STEPS))
     sources: dict[str, str] = {}

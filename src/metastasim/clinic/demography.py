@@ -19,13 +19,13 @@ import csv
 import functools
 import io
 import math
-import tomllib
 from importlib import resources
 from typing import NamedTuple
 
 import numpy as np
 
 from metastasim._jit import kernel
+from metastasim.data import read_toml
 from metastasim.errors import ScenarioError, unknown_key_message
 
 FEMALE = 0
@@ -172,8 +172,7 @@ class Demography(NamedTuple):
 
 @functools.lru_cache(maxsize=1)
 def _demography_table() -> dict[str, dict[str, dict[str, object]]]:
-    text = resources.files("metastasim.data").joinpath(DEMOGRAPHY_FILE).read_text(encoding="utf-8")
-    return tomllib.loads(text)
+    return read_toml(DEMOGRAPHY_FILE)
 
 
 def demography_cancers() -> tuple[str, ...]:

@@ -36,7 +36,6 @@ from __future__ import annotations
 import io
 import math
 import textwrap
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -46,6 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from metastasim.data import read_toml
 from metastasim.params.load import Parameters
 
 DISCLAIMER = "In-silico re-creation of a published mouse experiment, for education and research; not medical advice."
@@ -105,8 +105,7 @@ def load_settings(experiment: str = "inefficiency") -> dict[str, dict[str, Any]]
     Returns:
         Name -> ``{"value": ..., "source": "..."}``.
     """
-    text = resources.files("metastasim.data").joinpath("experiments.toml").read_text(encoding="utf-8")
-    table = tomllib.loads(text)[experiment]
+    table = read_toml("experiments.toml")[experiment]
     return {name: dict(entry) for name, entry in table.items()}
 
 

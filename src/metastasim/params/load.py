@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import copy
-import functools
 import itertools
 import json
 import math
-import tomllib
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any
 
+from metastasim.data import read_toml
 from metastasim.errors import ScenarioError, unknown_key_message
 from metastasim.params.schema import SPECS, ParamSpec
 
@@ -61,17 +59,6 @@ class Parameters:
     def to_json(self) -> str:
         """Serialise values (not sources) for storage with a run."""
         return json.dumps({"cancer": self.cancer, "values": self.values}, sort_keys=True)
-
-
-@functools.lru_cache(maxsize=64)
-def _parse_toml(name: str) -> dict[str, Any]:
-    data = resources.files("metastasim.data").joinpath(name).read_text(encoding="utf-8")
-    return tomllib.loads(data)
-
-
-def _read_toml(name: str) -> dict[str, Any]:
-    """A packaged TOML file, parsed once per process (callers get their own copy to change)."""
-    return copy.deepcopy(_parse_toml(name))
 
 
 def _is_leaf(node: Any) -> bool:
@@ -216,9 +203,9 @@ def load_parameters(cancer: str = "colorectal", overrides: dict[str, Any] | None
     check_cancer(cancer)
     values: dict[str, Value] = {}
     sources: dict[str, str] = {}
-    for name, value, source in _walk(_read_toml("defaults.toml")):
+    for name, value, source in _walk(read_toml("defaults.toml")):
         _apply(values, sources, name, value, source)
-    cancer_tree = _read_toml(f"cancers/{cancer}.toml")
+    cancer_tree = read_toml(f"cancers/{cancer}.toml")
     meta = {k: str(v) for k, v in cancer_tree.pop("meta", {}).items()}
     cancer_tree.pop("calibration", None)  # the record of how calibrated values were obtained, not a parameter
     for name, value, source in _walk(cancer_tree):

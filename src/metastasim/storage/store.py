@@ -77,6 +77,10 @@ class RunStore:
             self.con.execute(f"ALTER TABLE runs ADD COLUMN IF NOT EXISTS {column}")
         self.con.execute(_CHUNKS_DDL)
 
+    def _has_table(self, name: str) -> bool:
+        rows = self.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name])
+        return bool(rows.fetchall()[0][0])
+
     def close(self) -> None:
         """Close the database connection."""
         self.con.close()
@@ -122,10 +126,7 @@ class RunStore:
                 if df is None or df.empty:
                     continue
                 self.con.register("chunk_df", df)
-                exists = self.con.execute(
-                    "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-                ).fetchone()
-                if not exists or exists[0] == 0:
+                if not self._has_table(name):
                     # Categorical columns become plain VARCHAR so later chunks with other categories fit.
                     cols = ", ".join(
                         f'CAST("{c}" AS VARCHAR) AS "{c}"'
@@ -190,10 +191,7 @@ class RunStore:
         """One result table of one run, ordered by patient."""
         if name not in RESULT_TABLES:
             raise MetastasimError(f"unknown table '{name}'; tables: {', '.join(RESULT_TABLES)}")
-        exists = self.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-        ).fetchone()
-        if not exists or exists[0] == 0:
+        if not self._has_table(name):
             return pd.DataFrame()
         order = {
             "patients": "patient_id",
@@ -212,10 +210,7 @@ class RunStore:
         out.mkdir(parents=True, exist_ok=True)
         written = []
         for name in ("runs", *RESULT_TABLES):
-            exists = self.con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-            ).fetchone()
-            if not exists or exists[0] == 0:
+            if not self._has_table(name):
                 continue
             path = out / f"{name}.parquet"
             tmp = out / f".{name}.parquet.tmp"
