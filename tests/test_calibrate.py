@@ -308,3 +308,23 @@ def test_parameter_recovery_colorectal(tmp_path):
              "colonisation.soil_affinity.peritoneum": 2.0}
     spec = recovery_spec(read_calibration(_scenario(tmp_path, COLORECTAL)), truth, patients=5000, seed=123)
     _assert_recovered(_calibrate_on_two_processes(spec, tmp_path / "rec.duckdb"), truth)
+
+
+def test_raising_the_budget_of_a_finished_calibration_extends_it_to_the_same_posterior(tmp_path):
+    spec = read_calibration(_scenario(tmp_path))  # max_generations = 3
+    reference = calibrate(spec, CalibrationStore(tmp_path / "ref.duckdb"), InProcess(), quiet=True)
+    store = CalibrationStore(tmp_path / "short.duckdb")
+    short = calibrate(replace(spec, max_generations=2), store, InProcess(), quiet=True)
+    assert len(short.generations) == 2 and short.stop_reason.startswith("reached max_generations")
+    # the same budget again: returned as stored, nothing simulated
+    counting = _Interrupting(at_batch=0)
+    calibrate(replace(spec, max_generations=2), store, counting, quiet=True)
+    assert counting.tasks == 0
+    # a larger budget continues the same calibration from generation 2 only
+    extending = _Interrupting(at_batch=0)
+    longer = calibrate(spec, store, extending, quiet=True)
+    assert longer.calibration_id == short.calibration_id and longer.resumed_from_generation == 2
+    assert extending.tasks == reference.simulations - short.simulations > 0
+    pd.testing.assert_frame_equal(_posterior_frame(longer), _posterior_frame(reference))
+    pd.testing.assert_frame_equal(longer.generations.drop(columns="elapsed_seconds"),
+                                  reference.generations.drop(columns="elapsed_seconds"))

@@ -23,6 +23,7 @@ import itertools
 import math
 import sys
 import time
+from typing import Any
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -171,7 +172,7 @@ def calibrate(
     sampler = _Sampler(spec)
     existing = None if fresh else store.find(spec.name, spec.config_hash())
     resumed_from = None
-    if existing is not None and existing["status"] == "complete":
+    if existing is not None and existing["status"] == "complete" and not _extensible(spec, store, existing):
         _say(f"calibration {existing['calibration_id']} is already complete (use --fresh for a new one)", quiet)
         return load_result(store, spec, str(existing["calibration_id"]))
     if existing is not None:
@@ -179,8 +180,12 @@ def calibrate(
         elapsed_before = float(existing["elapsed_seconds"] or 0.0)
         done = store.generations(cid)
         resumed_from = len(done)
-        _say(f"resuming calibration {cid} at generation {resumed_from} "
-             f"({len(store.evaluations(cid, resumed_from))} simulations of it already stored)", quiet)
+        if existing["status"] == "complete":
+            _say(f"extending calibration {cid} from generation {resumed_from}: it stopped because its "
+                 f"{existing['stop_reason']}, and the scenario now allows more", quiet)
+        else:
+            _say(f"resuming calibration {cid} at generation {resumed_from} "
+                 f"({len(store.evaluations(cid, resumed_from))} simulations of it already stored)", quiet)
     else:
         cid = calibration_id_for(spec)
         elapsed_before = 0.0
@@ -237,6 +242,21 @@ def calibrate(
     result = load_result(store, spec, cid)
     result.resumed_from_generation = resumed_from
     return result
+
+
+def _extensible(spec: CalibrationSpec, store: CalibrationStore, existing: dict[str, Any]) -> bool:
+    """Whether a finished calibration stopped only on its budget, which the scenario has since raised.
+
+    Budgets (``max_minutes``, the calibration's total wall time, and ``max_generations``) are not part of
+    the configuration hash, so raising one in the scenario continues the same calibration from its last
+    generation instead of starting again; the posterior is the same as a run with that budget from the start
+    would give, up to where a wall-time stop falls.
+    """
+    reason = str(existing.get("stop_reason") or "")
+    if not (reason.startswith("wall time") or reason.startswith("reached max_generations")):
+        return False
+    done = store.generations(str(existing["calibration_id"]))
+    return not done.empty and not _stop_reason(spec, done, float(existing["elapsed_seconds"] or 0.0))
 
 
 def _stop_reason(spec: CalibrationSpec, done: pd.DataFrame, elapsed: float) -> str:
