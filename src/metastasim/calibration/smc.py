@@ -23,10 +23,10 @@ import itertools
 import math
 import sys
 import time
-from typing import Any
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
