@@ -162,3 +162,32 @@ def test_failed_write_leaves_no_temporary_file(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         sv.km_plot_png(df, tmp_path / "km.png")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_numpy_kaplan_meier_equals_lifelines(case):
+    """The cohort summary's own KM (bounded memory) gives lifelines' curve, interval, at-risk and median."""
+    from lifelines import KaplanMeierFitter
+
+    from metastasim.report.survival import kaplan_meier
+
+    rng = np.random.default_rng(case)
+    n = [50, 500, 3000, 20, 1, 200][case]
+    durations = rng.exponential(3, n)
+    if case in (1, 5):
+        durations = np.round(durations, 1)  # ties
+    if case == 5:
+        durations[:10] = 0.0  # follow-up ending at time 0
+    events = rng.uniform(size=n) < [0.7, 0.5, 0.9, 1.0, 1.0, 0.6][case]  # case 3: everyone dies
+    fitted = KaplanMeierFitter().fit(durations, events)
+    ours = kaplan_meier("x", durations, events)
+    ci = fitted.confidence_interval_survival_function_
+    for got, want in (
+        (ours.years, fitted.survival_function_.index.to_numpy()),
+        (ours.survival, fitted.survival_function_.iloc[:, 0].to_numpy()),
+        (ours.lower, ci.iloc[:, 0].to_numpy()),
+        (ours.upper, ci.iloc[:, 1].to_numpy()),
+        (ours.at_risk, fitted.event_table["at_risk"].to_numpy()),
+    ):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
+    assert ours.median == fitted.median_survival_time_

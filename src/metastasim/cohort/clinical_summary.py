@@ -38,9 +38,15 @@ def stage_reference(cancer: str) -> dict[str, float | None]:
     return values
 
 
+def _diagnosed_only(patients: pd.DataFrame) -> pd.DataFrame:
+    """The diagnosed rows (the frame itself, not a copy, when every row is diagnosed)."""
+    diagnosed = patients["day_diagnosis"].notna()
+    return patients if bool(diagnosed.all()) else patients[diagnosed]
+
+
 def stage_table(cancer: str, patients: pd.DataFrame) -> pd.DataFrame:
     """Observed and true SEER stage at diagnosis (percent of diagnosed patients) beside the reference."""
-    dx = patients[patients["day_diagnosis"].notna()]
+    dx = _diagnosed_only(patients)
     ref = stage_reference(cancer)
     rows = []
     for s in SEER_STAGES:
@@ -60,11 +66,25 @@ def stage_table(cancer: str, patients: pd.DataFrame) -> pd.DataFrame:
 
 
 def survival_frame(patients: pd.DataFrame) -> pd.DataFrame:
-    """Diagnosed patients with years from diagnosis and death (any cause) as the event."""
-    dx = patients[patients["day_diagnosis"].notna()].copy()
-    dx["years"] = dx["years_from_diagnosis"].astype(float)
-    dx["died"] = dx["died"].astype(int)
-    return dx
+    """Diagnosed patients with years from diagnosis and death (any cause) as the event.
+
+    Only the columns the summary reads are kept (a cohort of millions is summarised in bounded memory).
+    """
+    dx = _diagnosed_only(patients)
+    return pd.DataFrame(
+        {
+            "years": dx["years_from_diagnosis"].astype(float),
+            "died": dx["died"].astype(np.int8),
+            **{c: dx[c] for c in SURVIVAL_GROUP_COLUMNS if c in dx},
+        }
+    )
+
+
+#: The columns `survival_frame` keeps beside the follow-up and the event.
+SURVIVAL_GROUP_COLUMNS = (
+    "age_at_diagnosis", "diagnosis_route", "seer_stage_observed", "stage_observed", "sites_at_diagnosis",
+    "symptoms_at_diagnosis",
+)
 
 
 #: The patient columns `clinical_summary` reads.
@@ -95,7 +115,9 @@ def clinical_summary(
     km = survival_at(dx, (1, 2, 5, 10), group="seer_stage_observed") if n_dx else pd.DataFrame()
     recorded = sum(death_causes.values())
     causes = {c: k / recorded for c, k in sorted(death_causes.items(), key=lambda kv: -kv[1])}
-    metastatic = dx[dx["sites_at_diagnosis"].fillna("") != ""]
+    # Columns may be categorical (as the run store loads them): string work is done on the few metastatic rows.
+    sites = dx["sites_at_diagnosis"]
+    metastatic = dx.loc[sites.notna() & (sites != ""), ["sites_at_diagnosis", "symptoms_at_diagnosis"]].astype(object)
     presentation: dict[str, dict[str, float]] = {}
     for site in ("liver", "lung", "bone", "brain", "peritoneum"):
         has = metastatic[metastatic["sites_at_diagnosis"].str.split(",").apply(lambda x, s=site: s in x)]
@@ -103,10 +125,11 @@ def clinical_summary(
             syms = has["symptoms_at_diagnosis"].fillna("").str.split(",").explode()
             counts = syms[syms != ""].value_counts() / len(has)
             presentation[site] = {k: round(float(v), 3) for k, v in counts.head(6).items()}
+    routes = dx["diagnosis_route"].value_counts(normalize=True)
     return {
         "patients_diagnosed": n_dx,
         "diagnosed_fraction": n_dx / n_patients if n_patients else 0.0,
-        "diagnosis_route": {str(k): float(v) for k, v in dx["diagnosis_route"].value_counts(normalize=True).items()},
+        "diagnosis_route": {str(k): float(v) for k, v in routes.items() if v > 0},  # no empty categories
         "median_age_at_diagnosis": float(dx["age_at_diagnosis"].median()) if n_dx else None,
         "stage_at_diagnosis": stage_share,
         "stage_at_diagnosis_true": {r.stage: r.true_percent / 100.0 for r in stages.itertuples()} if n_dx else {},

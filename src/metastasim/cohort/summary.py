@@ -147,19 +147,14 @@ def _ctc(con: duckdb.DuckDBPyConnection, run_id: str, marks: list[int]) -> dict[
 
 
 def _diagnosed(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
-    """The diagnosed patients, with the columns the clinical summary reads (strings shared, not copied)."""
-    columns = ", ".join(f'"{c}"' for c in CLINICAL_COLUMNS)
+    """The diagnosed patients, with the columns the clinical summary reads; strings as categoricals (a byte a row)."""
+    columns = ", ".join(f'"{c}"' for c in CLINICAL_COLUMNS if c != "patient_id")
     relation = con.sql(
         f"SELECT {columns} FROM patients WHERE run_id = ? AND day_diagnosis IS NOT NULL ORDER BY patient_id",
         params=[run_id],
     )
     to_arrow = getattr(relation, "to_arrow_table", None) or relation.arrow  # DuckDB 2 renamed arrow()
-    table = to_arrow()
-    frame = table.to_pandas(strings_to_categorical=True)
-    for c in frame.columns:
-        if isinstance(frame[c].dtype, pd.CategoricalDtype):
-            frame[c] = frame[c].astype(object)  # one Python string per distinct value, shared by the rows
-    return frame
+    return to_arrow().to_pandas(strings_to_categorical=True)
 
 
 def summarise(run_info: dict[str, Any], con: duckdb.DuckDBPyConnection) -> dict[str, Any]:

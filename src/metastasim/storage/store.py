@@ -71,7 +71,7 @@ class RunStore:
         except duckdb.Error as exc:
             raise MetastasimError(f"cannot open database {self.path}: {exc}") from exc
         # Bound DuckDB's cache: results stream through in chunks, nothing needs to stay in memory.
-        self.con.execute("SET memory_limit = '1GB'")
+        self.con.execute("SET memory_limit = '512MB'")
         self.con.execute(_RUNS_DDL)
         for column in _RUNS_ADDED_COLUMNS:
             self.con.execute(f"ALTER TABLE runs ADD COLUMN IF NOT EXISTS {column}")
