@@ -80,5 +80,3 @@ def is_over(st) -> bool:
 
 __all__ = ["health_check", "is_over", "next_clinic_event", "process_clinic_event", "start_clinic"]
 
-
-__all__ = ["health_check", "is_over", "next_clinic_event", "process_clinic_event", "start_clinic"]
