@@ -2,8 +2,9 @@
 
 ``kernel`` compiles with numba, caches the machine code on disk (so later runs start warm), and switches
 off numba's reference counting: these functions only read and write arrays allocated by Python, and with
-reference counting on, every call that passes the patient state (a tuple of some 40 arrays) paid about
-half a microsecond in atomic increments and decrements — more than the arithmetic it did.
+reference counting on, every call that passed the patient state (then a tuple of some 40 arrays) paid about
+half a microsecond in atomic increments and decrements — more than the arithmetic it did. The state and the
+parameters now reach kernels by reference (metastasim.by_reference), one pointer per call.
 
 Numba checks a cached function against its own source file only, so after an edit to a kernel in one module
 its callers in other modules would run the old code from the cache. `_drop_stale_cache` prevents that: when

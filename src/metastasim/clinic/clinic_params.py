@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from metastasim.biology.growth import cells_for_diameter
+from metastasim.by_reference import by_reference
 from metastasim.clinic.codes import (
     COMBINED_MODALITIES,
     IMAGING_TARGETS,
@@ -270,4 +271,7 @@ def build_clinic_params(params: Parameters, active: bool = True) -> ClinicParams
     )
 
 
-__all__ = ["ClinicParams", "build_clinic_params", "imaging_sources"]
+#: `clinic_reference(C)`: the handle compiled code takes (the same fields, passed as one pointer).
+clinic_reference = by_reference(ClinicParams)
+
+__all__ = ["ClinicParams", "build_clinic_params", "clinic_reference", "imaging_sources"]

@@ -11,11 +11,11 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from metastasim.clinic.clinic_params import ClinicParams
+from metastasim.clinic.clinic_params import ClinicParams, clinic_reference
 from metastasim.clinic.codes import N_SYMPTOMS
-from metastasim.engine.kernel_params import KernelParams
+from metastasim.engine.kernel_params import KernelParams, params_reference
 from metastasim.engine.loop import advance, start_patient
-from metastasim.engine.state import C_LOG_N, N_CLINIC, N_SCALARS, S_N_LESIONS, PatientState, new_state
+from metastasim.engine.state import C_LOG_N, N_CLINIC, N_SCALARS, S_N_LESIONS, PatientState, new_state, state_reference
 from metastasim.units import DAYS_PER_YEAR
 
 LESION_CAPACITY = 4096
@@ -219,11 +219,12 @@ def simulate_chunk(P: KernelParams, C: ClinicParams, first_patient_id: int, n_pa
     lb = _lesion_buffers(max(1024, 32 * n_patients), st)
     logb = _log_buffers(max(1024, 16 * n_patients), st)
     index, cursor, log_cursor = 0, 0, 0
+    ref, P_ref, C_ref = state_reference(st), params_reference(P), clinic_reference(C)
     while True:
         index, cursor, log_cursor = _run_patients(
-            st,
-            P,
-            C,
+            ref,
+            P_ref,
+            C_ref,
             first_patient_id,
             n_patients,
             index,

@@ -36,6 +36,7 @@ from metastasim.anatomy.sites import (
 )
 from metastasim.biology.growth import LAW_CODES, POWER
 from metastasim.biology.traits import N_TRAITS, TRAIT_NAMES
+from metastasim.by_reference import by_reference
 from metastasim.errors import ScenarioError
 from metastasim.params.load import Parameters
 from metastasim.rng.streams import stream_keys
@@ -236,4 +237,7 @@ def build_kernel_params(params: Parameters, seed: int) -> KernelParams:
     )
 
 
-__all__ = ["N_TRAITS", "TRAIT_NAMES", "KernelParams", "build_kernel_params"]
+#: `params_reference(P)`: the handle compiled code takes (the same fields, passed as one pointer).
+params_reference = by_reference(KernelParams)
+
+__all__ = ["N_TRAITS", "TRAIT_NAMES", "KernelParams", "build_kernel_params", "params_reference"]

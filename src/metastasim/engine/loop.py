@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 
+import numba as nb
 import numpy as np
 
 from metastasim._jit import kernel
@@ -50,6 +51,8 @@ from metastasim.biology.shedding import (
 )
 from metastasim.biology.traits import INVASION, INVASION_BIT, MOTILITY_BIT, N_TRAITS
 from metastasim.clinic.care import health_check, is_over, next_clinic_event, process_clinic_event, start_clinic
+from metastasim.clinic.clinic_params import clinic_reference
+from metastasim.engine.kernel_params import params_reference
 from metastasim.engine.queue import clear, peek
 from metastasim.engine.scheduling import add_lesion_row, finish, refresh_seeding, reset_clinical_lesion, schedule
 from metastasim.engine.scheduling import pid as patient_of
@@ -77,6 +80,8 @@ from metastasim.engine.state import (
     S_T_INVASION,
     S_T_LAST_CHECK,
     S_T_NOW,
+    PatientState,
+    state_reference,
 )
 from metastasim.rng.philox import mix64, poisson, standard_normal
 from metastasim.rng.streams import ST_CTC_COUNT, ST_DOUBLING_TIME, ST_INVASION_DEPTH
@@ -334,4 +339,28 @@ def advance(st, P, C, t_stop: float, horizon_days: float) -> None:
         finish(st, horizon_days, END_HORIZON)
 
 
-__all__ = ["advance", "burden", "start_patient"]
+# Entry points from Python. Kernels run without numba's reference counting, so a by-reference state
+# (metastasim.by_reference) enters them through a compiled function with it on, which holds the reference.
+@nb.njit(cache=True)
+def _start_from_python(st, P, C, patient_id: int) -> None:
+    start_patient(st, P, C, patient_id)
+
+
+@nb.njit(cache=True)
+def _advance_from_python(st, P, C, t_stop: float, horizon_days: float) -> None:
+    advance(st, P, C, t_stop, horizon_days)
+
+
+def start_patient_state(state: PatientState, P, C, patient_id: int) -> None:
+    """`start_patient` called from Python on a state (PatientState) in place."""
+    _start_from_python(state_reference(state), params_reference(P), clinic_reference(C), patient_id)
+
+
+def advance_state(state: PatientState, P, C, t_stop: float, horizon_days: float) -> None:
+    """`advance` called from Python on a state (PatientState) in place."""
+    _advance_from_python(
+        state_reference(state), params_reference(P), clinic_reference(C), float(t_stop), float(horizon_days)
+    )
+
+
+__all__ = ["advance", "advance_state", "burden", "start_patient", "start_patient_state"]

@@ -14,6 +14,7 @@ import numpy as np
 from metastasim.anatomy.sites import N_DEST
 from metastasim.biology.colonisation import PATH_DIRECT, PATH_DORMANT, PATH_ORIGIN
 from metastasim.biology.traits import N_TRAITS
+from metastasim.by_reference import by_reference
 from metastasim.clinic.codes import N_BURDEN, N_CLINIC_EVENTS, N_SYMPTOMS
 
 # Indices into PatientState.scalars.
@@ -222,9 +223,13 @@ def new_state(capacity: int, regional_nodes: int, years: int) -> PatientState:
     )
 
 
+#: `state_reference(state)`: the handle compiled code takes (the same arrays, passed as one pointer).
+state_reference = by_reference(PatientState)
+
+
 def copy_state(state: PatientState) -> PatientState:
     """Return an independent copy (for branching one patient into alternatives)."""
     return PatientState(*(a.copy() for a in state))
 
 
-__all__ = ["PATH_DIRECT", "PATH_DORMANT", "PATH_ORIGIN", "PatientState", "copy_state", "new_state"]
+__all__ = ["PATH_DIRECT", "PATH_DORMANT", "PATH_ORIGIN", "PatientState", "copy_state", "new_state", "state_reference"]
