@@ -48,7 +48,7 @@ def test_kernels_write_through_the_handle_into_the_tuples_own_arrays() -> None:
     assert total == 8.0
 
 
-def test_the_handle_holds_the_arrays_alive_and_does_not_copy_them() -> None:
+def test_the_handle_shares_the_arrays_and_can_be_used_again() -> None:
     values = np.zeros(3)
     ref = pair_reference(_Pair(values, 2.0, np.zeros(3, np.int64)))
     _from_python(ref)

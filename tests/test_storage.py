@@ -131,3 +131,30 @@ def test_runs_of_one_db_are_listed_newest_first(store: tuple[Path, dict[str, str
     assert res.returncode == 0, res.stderr
     listed = [r["run_id"] for r in json.loads(res.stdout)]
     assert listed == [ids["other"], ids["chunked"], ids["b"], ids["a"]]
+
+
+def test_a_chunk_is_stored_the_same_from_dataframes_or_arrow_tables(tmp_path: Path) -> None:
+    # Workers send Arrow tables (cohort.run.simulate_chunk_task); RunStore.append also takes DataFrames.
+    import pyarrow as pa
+
+    from metastasim.cohort.chunks import simulate_tables
+    from metastasim.storage.store import RunStore
+
+    params = load_parameters("colorectal")
+    stored = {}
+    for kind in ("pandas", "arrow"):
+        store = RunStore(str(tmp_path / f"{kind}.duckdb"))
+        store.start_run("r", {"cancer": "colorectal", "patients": 40, "years": YEARS, "seed": 3, "chunk_size": 20,
+                              "workers": 1, "events": True, "version": __version__, "parameters": {}, "scenario": {}})
+        for index, first in enumerate((0, 20)):
+            tables = simulate_tables(params, 3, first, 20, YEARS, "r")
+            if kind == "arrow":
+                tables = {name: pa.Table.from_pandas(df, preserve_index=False) for name, df in tables.items()}
+            assert store.append("r", tables, (index, first, 20))
+        stored[kind] = {
+            name: store.con.execute(f"SELECT * FROM {name} ORDER BY {ORDER[name]}").df() for name in TABLES
+        }
+        store.con.close()
+    for name in TABLES:
+        assert len(stored["pandas"][name]) > 0
+        pdt.assert_frame_equal(stored["pandas"][name], stored["arrow"][name])
