@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import pickle
+import subprocess
+import sys
 from typing import NamedTuple
 
 import numba as nb
@@ -65,3 +68,16 @@ def test_the_generated_types_pickle_by_name_so_a_later_process_finds_its_cached_
     assert again == ref_type
     assert type(again) is type(ref_type)
     assert type(again).__module__ == __name__
+
+
+def test_with_the_jit_disabled_the_tuple_itself_is_the_handle() -> None:
+    # benchmarks/rng_share.py runs the engine as plain Python (NUMBA_DISABLE_JIT=1) to count its draws
+    code = (
+        "from metastasim.engine.state import new_state, state_reference\n"
+        "st = new_state(8, 2, 1)\n"
+        "assert state_reference(st) is st\n"
+        "print('ok')\n"
+    )
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]

@@ -36,7 +36,7 @@ from numba.experimental import structref
 
 
 def _payload(context: Any, builder: Any, typ: Any, val: Any) -> Any:
-    """The wrapped struct of `val` (a wrapper value), found without the reference-counting runtime."""
+    """The struct a handle `val` points to, found without the reference-counting runtime."""
     meminfo = cgutils.create_struct_proxy(typ)(context, builder, value=val).meminfo
     info = builder.bitcast(meminfo, _meminfo_struct_type.as_pointer())
     data = builder.load(cgutils.gep(builder, info, 0, 3))  # MemInfo.data
@@ -110,6 +110,8 @@ def by_reference(tuple_class: type[NamedTuple]) -> Callable[[Any], Any]:
     construct = _construct_cached if module.__name__.startswith("metastasim.") else _construct_uncached
 
     def wrap(instance: Any) -> Any:
+        if nb.config.DISABLE_JIT:  # type: ignore[attr-defined]  # kernels run as Python: the tuple will do
+            return instance
         ref_type = RefType([(name, nb.typeof(value)) for name, value in zip(fields, instance, strict=True)])
         return construct(ref_type, instance)
 

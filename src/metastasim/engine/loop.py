@@ -51,8 +51,8 @@ from metastasim.biology.shedding import (
 )
 from metastasim.biology.traits import INVASION, INVASION_BIT, MOTILITY_BIT, N_TRAITS
 from metastasim.clinic.care import health_check, is_over, next_clinic_event, process_clinic_event, start_clinic
-from metastasim.clinic.clinic_params import clinic_reference
-from metastasim.engine.kernel_params import params_reference
+from metastasim.clinic.clinic_params import ClinicParams, clinic_reference
+from metastasim.engine.kernel_params import KernelParams, params_reference
 from metastasim.engine.queue import clear, peek
 from metastasim.engine.scheduling import add_lesion_row, finish, refresh_seeding, reset_clinical_lesion, schedule
 from metastasim.engine.scheduling import pid as patient_of
@@ -351,12 +351,14 @@ def _advance_from_python(st, P, C, t_stop: float, horizon_days: float) -> None:
     advance(st, P, C, t_stop, horizon_days)
 
 
-def start_patient_state(state: PatientState, P, C, patient_id: int) -> None:
+def start_patient_state(state: PatientState, P: KernelParams, C: ClinicParams, patient_id: int) -> None:
     """`start_patient` called from Python on a state (PatientState) in place."""
     _start_from_python(state_reference(state), params_reference(P), clinic_reference(C), patient_id)
 
 
-def advance_state(state: PatientState, P, C, t_stop: float, horizon_days: float) -> None:
+def advance_state(
+    state: PatientState, P: KernelParams, C: ClinicParams, t_stop: float, horizon_days: float
+) -> None:
     """`advance` called from Python on a state (PatientState) in place."""
     _advance_from_python(
         state_reference(state), params_reference(P), clinic_reference(C), float(t_stop), float(horizon_days)
