@@ -35,7 +35,7 @@ from metastasim.cohort.chunks import simulate_tables
 from metastasim.cohort.trial import read_trial
 from metastasim.engine.chunk import LESION_CAPACITY
 from metastasim.engine.kernel_params import build_kernel_params
-from metastasim.engine.loop import advance_state, start_patient_state
+from metastasim.engine.loop import advance_state, handles, start_patient_state
 from metastasim.engine.state import (
     C_GROUP_OBS,
     C_GROUP_TRUE,
@@ -86,12 +86,13 @@ def _at_diagnosis(params, C, n: int, seed: int) -> pd.DataFrame:
     """
     P = build_kernel_params(params, seed)
     st = new_state(LESION_CAPACITY, P.regional_nodes, YEARS)
+    refs = handles(st, P, C)
     horizon = YEARS * DAYS_PER_YEAR
     rows = np.empty((n, N_CLINIC))
     for pid in range(n):
-        start_patient_state(st, P, C, pid)
+        start_patient_state(refs, pid)
         st.clinic[C_STOP_AT_DIAGNOSIS] = 1.0
-        advance_state(st, P, C, horizon, horizon)
+        advance_state(refs, horizon, horizon)
         rows[pid] = st.clinic
     df = pd.DataFrame({name: rows[:, i] for name, i in AT_DIAGNOSIS.items()})
     df["day_diagnosis"] = df.day_diagnosis.where(np.isfinite(df.day_diagnosis))

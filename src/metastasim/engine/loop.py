@@ -18,6 +18,7 @@ whole state is arrays, so it can be saved at any day and continued (engine.state
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numba as nb
 import numpy as np
@@ -351,18 +352,23 @@ def _advance_from_python(st, P, C, t_stop: float, horizon_days: float) -> None:
     advance(st, P, C, t_stop, horizon_days)
 
 
-def start_patient_state(state: PatientState, P: KernelParams, C: ClinicParams, patient_id: int) -> None:
-    """`start_patient` called from Python on a state (PatientState) in place."""
-    _start_from_python(state_reference(state), params_reference(P), clinic_reference(C), patient_id)
+def handles(state: PatientState, P: KernelParams, C: ClinicParams) -> tuple[Any, Any, Any]:
+    """The by-reference handles of a state and its parameters, for `start_patient_state` and `advance_state`.
+
+    Building them costs about a millisecond (the type of every field is looked up), so a caller that advances
+    one patient many times builds them once; they share the arrays, so the state changes in place.
+    """
+    return state_reference(state), params_reference(P), clinic_reference(C)
 
 
-def advance_state(
-    state: PatientState, P: KernelParams, C: ClinicParams, t_stop: float, horizon_days: float
-) -> None:
-    """`advance` called from Python on a state (PatientState) in place."""
-    _advance_from_python(
-        state_reference(state), params_reference(P), clinic_reference(C), float(t_stop), float(horizon_days)
-    )
+def start_patient_state(refs: tuple[Any, Any, Any], patient_id: int) -> None:
+    """`start_patient` called from Python, on the state and parameters behind `refs` (see `handles`)."""
+    _start_from_python(*refs, patient_id)
 
 
-__all__ = ["advance", "advance_state", "burden", "start_patient", "start_patient_state"]
+def advance_state(refs: tuple[Any, Any, Any], t_stop: float, horizon_days: float) -> None:
+    """`advance` called from Python, on the state and parameters behind `refs` (see `handles`)."""
+    _advance_from_python(*refs, float(t_stop), float(horizon_days))
+
+
+__all__ = ["advance", "advance_state", "burden", "handles", "start_patient", "start_patient_state"]

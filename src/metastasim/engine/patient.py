@@ -16,7 +16,7 @@ from metastasim.clinic.clinic_params import build_clinic_params
 from metastasim.engine.chunk import chunk_output_of
 from metastasim.engine.events import build_events
 from metastasim.engine.kernel_params import build_kernel_params
-from metastasim.engine.loop import advance_state, start_patient_state
+from metastasim.engine.loop import advance_state, handles, start_patient_state
 from metastasim.engine.records import RecordBuilder
 from metastasim.engine.state import (
     C_STOP_AT_DIAGNOSIS,
@@ -54,10 +54,13 @@ class PatientSimulation:
         self.horizon_days = years * DAYS_PER_YEAR
         self.P = build_kernel_params(params, seed)
         self.C = build_clinic_params(params, active=not natural_history)
+        fresh = state is None
         if state is None:
             state = new_state(CAPACITY, self.P.regional_nodes, years)
-            start_patient_state(state, self.P, self.C, patient_id)
         self.state = state
+        self._refs = handles(state, self.P, self.C)  # built once: the compiled code works on these arrays
+        if fresh:
+            start_patient_state(self._refs, patient_id)
 
     @property
     def day(self) -> float:
@@ -67,13 +70,13 @@ class PatientSimulation:
     def advance_to(self, day: float | None = None) -> PatientSimulation:
         """Run events up to `day` (default: the end of the horizon)."""
         self.state.clinic[C_STOP_AT_DIAGNOSIS] = 0.0
-        advance_state(self.state, self.P, self.C, self.horizon_days if day is None else float(day), self.horizon_days)
+        advance_state(self._refs, self.horizon_days if day is None else float(day), self.horizon_days)
         return self
 
     def advance_to_diagnosis(self) -> bool:
         """Run until the cancer is diagnosed (before any treatment); False if the course ended undiagnosed."""
         self.state.clinic[C_STOP_AT_DIAGNOSIS] = 1.0
-        advance_state(self.state, self.P, self.C, self.horizon_days, self.horizon_days)
+        advance_state(self._refs, self.horizon_days, self.horizon_days)
         self.state.clinic[C_STOP_AT_DIAGNOSIS] = 0.0
         stopped = bool(self.state.clinic[C_STOPPED])
         self.state.clinic[C_STOPPED] = 0.0
