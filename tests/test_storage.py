@@ -158,3 +158,20 @@ def test_a_chunk_is_stored_the_same_from_dataframes_or_arrow_tables(tmp_path: Pa
     for name in TABLES:
         assert len(stored["pandas"][name]) > 0
         pdt.assert_frame_equal(stored["pandas"][name], stored["arrow"][name])
+
+
+def test_the_default_chunk_is_4000_patients_or_four_per_worker_for_small_cohorts() -> None:
+    from metastasim.cohort.run import default_chunk_size
+
+    assert default_chunk_size(1_000_000, 2) == 4000
+    assert default_chunk_size(10_000, 1) == 2500
+    assert default_chunk_size(10_000, 2) == 1250
+    assert default_chunk_size(10_001, 2) == 1251  # rounded up: never a fifth chunk for a worker
+    assert default_chunk_size(100, 2) == 250
+
+
+def test_a_run_without_a_chunk_size_records_the_default_it_used(store: tuple[Path, dict[str, str]]) -> None:
+    db, ids = store
+    sizes = sql(db, "SELECT run_id, chunk_size FROM runs").set_index("run_id")["chunk_size"]
+    assert sizes[ids["a"]] == 250  # 150 patients, 1 worker
+    assert sizes[ids["chunked"]] == 37

@@ -110,14 +110,15 @@ def run_cohort(
     seed: int = 1,
     db: str | RunStore = DEFAULT_DB,
     workers: int = 1,
-    chunk_size: int = 2000,
+    chunk_size: int | None = None,
     overrides: dict[str, Any] | None = None,
     events: bool = True,
     progress: bool = False,
 ) -> CohortResult:
     """Simulate and store a cohort; the result gives its summary and its tables as DataFrames.
 
-    Use ``db=":memory:"`` to keep nothing on disk.
+    Use ``db=":memory:"`` to keep nothing on disk. `chunk_size` None: the default of
+    cohort.run.default_chunk_size (4,000 patients, fewer for small cohorts); results do not depend on it.
     """
     config = CohortConfig(
         cancer=cancer,

@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         "patients": 1000,
         "years": 20,
         "seed": 1,
-        "chunk_size": 2000,
+        "chunk_size": None,
         "workers": 1,
         "events": True,
     }

@@ -72,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--workers", type=int, default=None, help="local processes (default 1)")
     r.add_argument("--cluster", default=None, metavar="tcp://HOST:PORT",
                    help="run the chunks on this Dask cluster (started with 'dask scheduler' and 'dask worker')")
-    r.add_argument("--chunk-size", type=int, default=None, help="patients per chunk (default 2000)")
+    r.add_argument("--chunk-size", type=int, default=None,
+                   help="patients per chunk (default 4000, fewer for small cohorts: 4 chunks per worker)")
     r.add_argument("--no-events", action="store_true", help="do not store the event log (faster, smaller)")
     r.add_argument("--json", action="store_true", help="print the summary as JSON")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
