@@ -3,8 +3,18 @@
 import numpy as np
 import pytest
 
+from metastasim.anatomy.sites import SITES
 from metastasim.cohort.chunks import simulate_tables
-from metastasim.cohort.summary import FRACTION_COLUMNS, report_years, site_distribution, summarise_tables
+from metastasim.cohort.summary import (
+    FRACTION_COLUMNS,
+    recorded_site_shares,
+    reference_comparison,
+    report_years,
+    site_distribution,
+    site_patterns,
+    summarise_tables,
+)
+from metastasim.data.reference import metastatic_site_rows, most_common_reference_site, recorded_sites
 from metastasim.params.load import load_parameters
 from metastasim.units import DAYS_PER_YEAR
 
@@ -38,6 +48,7 @@ def test_sites_seeding_and_deaths_match_pandas(tables, summary):
     assert summary["patients_with_detectable_distant_metastasis"] == n > 20
     assert summary["site_distribution"] == pytest.approx(any_share)
     assert summary["site_only_distribution"] == pytest.approx(only_share)
+    assert summary["site_patterns"] == site_patterns(p)
     seeded = p["day_first_distant_seeding"].dropna()
     assert summary["first_distant_seeding"]["patients_seeded"] == len(seeded)
     assert summary["first_distant_seeding"]["median_day"] == pytest.approx(float(seeded.median()))
@@ -74,3 +85,41 @@ def test_a_cohort_in_which_nothing_happens_yet_has_zero_fractions_not_missing_on
     assert summary["distant_metastasis_fraction"] == {"1": 0.0, "3": 0.0}
     assert summary["first_distant_seeding"]["patients_seeded"] == 0
     assert summary["first_distant_seeding"]["early_seeding_share"] is None
+
+
+# Counts chosen by hand: 10 bone alone, 5 bone+adrenal, 3 adrenal alone, 4 liver+lung, 2 brain+adrenal+pleura.
+PATTERNS = {"bone": 10, "adrenal,bone": 5, "adrenal": 3, "liver,lung": 4, "adrenal,brain,pleura": 2}
+SEER_SITES = ("bone", "brain", "liver", "lung")
+
+
+def test_recorded_site_shares_count_as_a_source_that_recorded_only_some_sites():
+    shares, n = recorded_site_shares(PATTERNS, SEER_SITES)
+    # adrenal alone is unknown to such a source; bone+adrenal is bone alone; brain+adrenal+pleura is brain alone
+    assert n == 21
+    assert shares == pytest.approx({"bone": 15 / 21, "brain": 2 / 21, "liver": 0.0, "lung": 0.0,
+                                    "multiple sites": 4 / 21})
+    assert recorded_site_shares({"adrenal": 7}, SEER_SITES) == ({**dict.fromkeys(SEER_SITES, 0.0),
+                                                                "multiple sites": 0.0}, 0)
+
+
+def test_reference_comparison_uses_the_recorded_sites_of_each_row():
+    ref = reference_comparison("lung_nsclc", PATTERNS).set_index("site")["simulated_percent"]
+    assert ref["bone only"] == pytest.approx(100 * 15 / 21)
+    assert ref["lung (contralateral) only"] == pytest.approx(0.0)
+    assert ref["multiple sites"] == pytest.approx(100 * 4 / 21)
+    # A row without recorded sites keeps "any involvement" (colorectal liver: 4 of 24 metastatic patients).
+    crc = reference_comparison("colorectal", PATTERNS).set_index("site")["simulated_percent"]
+    assert crc.loc["liver"].iloc[0] == pytest.approx(100 * 4 / 24)
+
+
+def test_recorded_sites_in_the_reference_are_model_sites_and_the_isolated_rows_sum_to_100():
+    for cancer in ("lung_nsclc", "lung_sclc"):
+        rows = metastatic_site_rows(cancer)
+        recorded = rows[rows["recorded_sites"] != ""]
+        assert len(recorded) == 5
+        for cell in recorded["recorded_sites"]:
+            assert set(recorded_sites(cell)) <= set(SITES)
+        # Li et al. 2019's categories (each site alone, or several) are exclusive: they add up to 100% +- rounding.
+        assert recorded["percent"].astype(float).sum() == pytest.approx(100.0, abs=0.2)
+        winner = most_common_reference_site(cancer)
+        assert winner.alone and winner.recorded_sites == SEER_SITES

@@ -15,7 +15,7 @@ import pandas as pd
 
 from metastasim.anatomy.sites import SITES
 from metastasim.cohort.clinical_summary import CLINICAL_COLUMNS, clinical_summary
-from metastasim.data.reference import REFERENCE_SITE_MAP, metastatic_site_rows
+from metastasim.data.reference import REFERENCE_SITE_MAP, metastatic_site_rows, recorded_sites
 from metastasim.units import DAYS_PER_YEAR
 
 #: Hu et al. 2019 (Nat Genet 51:1113) found most colorectal metastases seeded while the primary was this small.
@@ -29,21 +29,30 @@ def report_years(years: int) -> list[int]:
     return marks if years in marks else [*marks, years]
 
 
+def site_patterns(patients: pd.DataFrame) -> dict[str, int]:
+    """Number of patients with each comma-separated site list when their first distant metastasis reached 10 mm."""
+    sites = patients["sites_at_first_detectable_metastasis"].astype(object).fillna("")
+    metastatic = sites[patients["day_first_distant_detectable"].notna()]
+    return {str(p): int(c) for p, c in metastatic.value_counts().items()}
+
+
 def site_distribution(patients: pd.DataFrame) -> tuple[dict[str, float], dict[str, float], int]:
     """Site shares among patients whose first distant metastasis reached 10 mm.
 
     Returns the share with each site involved then (a proxy for first metastatic diagnosis), the share
     with only that site, and the number of such patients.
     """
-    sites = patients["sites_at_first_detectable_metastasis"].astype(object).fillna("")
-    metastatic = sites[patients["day_first_distant_detectable"].notna()]
-    return site_shares(metastatic.value_counts().to_dict())
+    return site_shares(site_patterns(patients))
+
+
+def _site_sets(pattern_counts: Mapping[str, int]) -> list[tuple[set[str], int]]:
+    return [(set(str(p).split(",")) - {""}, int(c)) for p, c in pattern_counts.items()]
 
 
 def site_shares(pattern_counts: Mapping[str, int]) -> tuple[dict[str, float], dict[str, float], int]:
     """`site_distribution` from the number of metastatic patients with each comma-separated site list."""
     n = int(sum(pattern_counts.values()))
-    sets = [(set(str(p).split(",")) - {""}, int(c)) for p, c in pattern_counts.items()]
+    sets = _site_sets(pattern_counts)
     any_share = {s: (sum(c for x, c in sets if s in x) / n if n else 0.0) for s in DISTANT_SITES}
     only_share = {s: (sum(c for x, c in sets if x == {s}) / n if n else 0.0) for s in DISTANT_SITES}
     only_share["multiple sites"] = sum(c for x, c in sets if len(x) > 1) / n if n else 0.0
@@ -51,23 +60,50 @@ def site_shares(pattern_counts: Mapping[str, int]) -> tuple[dict[str, float], di
     return any_share, only_share, n
 
 
-def reference_comparison(cancer: str, any_share: dict[str, float], only_share: dict[str, float]) -> pd.DataFrame:
+def recorded_site_shares(
+    pattern_counts: Mapping[str, int], recorded: tuple[str, ...]
+) -> tuple[dict[str, float], int]:
+    """Shares as a source that recorded only the sites `recorded` counts them.
+
+    Each patient's sites are narrowed to `recorded`; patients left with none are not counted (the source
+    would not know them as metastatic). Returns, among the others, the share with each recorded site alone
+    and with two or more ("multiple sites"), and their number. Registries that record bone, brain, liver
+    and lung (SEER since 2010) report their patterns this way.
+    """
+    kept = [(x & set(recorded), c) for x, c in _site_sets(pattern_counts)]
+    kept = [(x, c) for x, c in kept if x]
+    n = sum(c for _, c in kept)
+    shares = {s: (sum(c for x, c in kept if x == {s}) / n if n else 0.0) for s in recorded}
+    shares["multiple sites"] = sum(c for x, c in kept if len(x) > 1) / n if n else 0.0
+    return shares, n
+
+
+def reference_comparison(cancer: str, pattern_counts: Mapping[str, int]) -> pd.DataFrame:
     """Reference rows of metastatic_sites.csv for `cancer` beside the simulated share that matches each.
 
-    Rows whose denominator is all patients rather than metastatic patients are shown without a simulated
-    value; the mean number of sites is a count, not a percentage.
+    `pattern_counts` is the number of metastatic patients with each site list (`site_patterns`). Rows whose
+    denominator is all patients rather than metastatic patients are shown without a simulated value; the
+    mean number of sites is a count, not a percentage; rows of a source that recorded only some sites are
+    computed as that source counts (`recorded_site_shares`).
     """
+    any_share, only_share, _ = site_shares(pattern_counts)
     rows = metastatic_site_rows(cancer).copy()
     simulated = []
-    for site, denominator in zip(rows["site"], rows["denominator"], strict=True):
+    for site, denominator, recorded in zip(rows["site"], rows["denominator"], rows["recorded_sites"], strict=True):
+        base = site.removesuffix(" only")
+        model_site = REFERENCE_SITE_MAP.get(base, base)
         if denominator.startswith("all "):
             simulated.append(np.nan)  # another denominator (all patients, not metastatic ones): not comparable
+        elif recorded and (site.endswith(" only") or site == "multiple sites"):
+            shares, _ = recorded_site_shares(pattern_counts, recorded_sites(recorded))
+            key = "multiple sites" if site == "multiple sites" else model_site
+            simulated.append(100 * shares[key] if key in shares else np.nan)
         elif site == "mean number of metastatic sites":
             simulated.append(only_share[site])
         elif site in REFERENCE_SITE_MAP:
             simulated.append(100 * any_share[REFERENCE_SITE_MAP[site]])
-        elif site.endswith(" only") and site.removesuffix(" only") in only_share:
-            simulated.append(100 * only_share[site.removesuffix(" only")])
+        elif site.endswith(" only") and model_site in only_share:
+            simulated.append(100 * only_share[model_site])
         elif site == "multiple sites":
             simulated.append(100 * only_share["multiple sites"])
         else:
@@ -173,7 +209,8 @@ def summarise(run_info: dict[str, Any], con: duckdb.DuckDBPyConnection) -> dict[
         "WHERE run_id = ? AND day_first_distant_detectable IS NOT NULL GROUP BY 1",
         [run_id],
     ).fetchall()
-    any_share, only_share, n_met = site_shares({str(p): int(c) for p, c in patterns})
+    pattern_counts = {str(p): int(c) for p, c in sorted(patterns)}
+    any_share, only_share, n_met = site_shares(pattern_counts)
     over_capacity = _one_row(
         con, "SELECT count(*) FILTER (WHERE lesions_over_capacity > 0) FROM patients WHERE run_id = ?", [run_id]
     )[0]
@@ -190,6 +227,7 @@ def summarise(run_info: dict[str, Any], con: duckdb.DuckDBPyConnection) -> dict[
         **fractions,
         "site_distribution": any_share,
         "site_only_distribution": only_share,
+        "site_patterns": pattern_counts,
         "patients_with_detectable_distant_metastasis": n_met,
         "first_distant_seeding": _seeding(con, run_id),
         "ctc_per_7_5ml": _ctc(con, run_id, marks),

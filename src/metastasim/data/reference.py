@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from importlib import resources
 
 import pandas as pd
@@ -30,17 +31,43 @@ def load_reference(name: str) -> pd.DataFrame:
 
 
 def metastatic_site_rows(cancer: str) -> pd.DataFrame:
-    """Reference rows of metastatic_sites.csv for one primary (both lung types also match "lung")."""
+    """Reference rows of metastatic_sites.csv for one primary.
+
+    A row whose ``recorded_sites`` is set (e.g. "bone;brain;liver;lung") comes from a source that recorded
+    only those sites: its "X only" and "multiple sites" rows count patients with X alone, or with two or
+    more, of those sites, among the patients with at least one of them (other sites are unknown there).
+    """
     df = load_reference("metastatic_sites")
-    return df[df["primary"] == cancer].reset_index(drop=True)
+    rows = df[df["primary"] == cancer].reset_index(drop=True)
+    rows["recorded_sites"] = rows["recorded_sites"].fillna("").astype(str)
+    return rows
 
 
-def most_common_reference_site(cancer: str) -> str | None:
+def recorded_sites(row_value: str) -> tuple[str, ...]:
+    """The model sites of a ``recorded_sites`` cell ("bone;brain" -> ("bone", "brain"); empty -> ())."""
+    return tuple(s for s in str(row_value).split(";") if s)
+
+
+@dataclass(frozen=True)
+class MostCommonSite:
+    """The site a reference names most often for a primary, and how its figure counts patients."""
+
+    site: str  #: a model site
+    alone: bool  #: the figure counts patients with this site alone ("X only"), not with it involved
+    recorded_sites: tuple[str, ...]  #: the sites the source recorded; () for every site
+
+
+def most_common_reference_site(cancer: str) -> MostCommonSite | None:
     """The model site that the reference names most often for `cancer`, by its largest single-site row."""
     rows = metastatic_site_rows(cancer)
     rows = rows[rows["site"].isin(REFERENCE_SITE_MAP.keys()) | rows["site"].str.endswith(" only")]
     if rows.empty:
         return None
-    best = rows.loc[rows["percent"].astype(float).idxmax(), "site"]
-    best = best.removesuffix(" only")
-    return REFERENCE_SITE_MAP.get(best, best)
+    best = rows.loc[rows["percent"].astype(float).idxmax()]
+    name = str(best["site"])
+    base = name.removesuffix(" only")
+    return MostCommonSite(
+        site=REFERENCE_SITE_MAP.get(base, base),
+        alone=name.endswith(" only"),
+        recorded_sites=recorded_sites(best["recorded_sites"]),
+    )

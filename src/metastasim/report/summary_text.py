@@ -45,7 +45,8 @@ def format_summary(s: dict[str, Any], db: str) -> str:
     for site, share in sorted(s["site_distribution"].items(), key=lambda kv: -kv[1]):
         if share >= 0.0005:
             lines.append(f"  {SITE_LABELS.get(site, site):<24}{_pct(share)}")
-    ref = reference_comparison(s["cancer"], s["site_distribution"], s["site_only_distribution"])
+    # A summary written before site patterns were recorded has nothing to compare the published rows with.
+    ref = reference_comparison(s["cancer"], s["site_patterns"]) if "site_patterns" in s else pd.DataFrame()
     if not ref.empty:
         lines.append("Published figures (data/reference/metastatic_sites.csv) beside the simulated share:")
         lines.append(f"  {'site':<36}{'published':>10}{'simulated':>10}  denominator; source")

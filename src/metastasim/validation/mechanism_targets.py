@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -388,7 +389,7 @@ def targeted_targets() -> list[Target]:
         raise ValueError(f"no 10th-90th percentiles in {row['context']!r}")
     p10, p90 = float(m[1]), float(m[2])
     what = "net regression rate of the tumour burden over the first targeted course, per patient"
-    base = {"cancer": "colorectal", "kind": "targeted", "source": str(row["source"]), "unit": "per day"}
+    base: dict[str, Any] = {"cancer": "colorectal", "kind": "targeted", "source": str(row["source"]), "unit": "per day"}
     out = [
         Target(
             id="targeted.colorectal.regression_median",

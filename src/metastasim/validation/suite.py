@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from metastasim.cohort.chunks import simulate_tables
-from metastasim.cohort.summary import site_distribution
+from metastasim.cohort.summary import recorded_site_shares, site_patterns, site_shares
 from metastasim.params.load import Parameters, load_parameters
 from metastasim.validation.targets import Target, targets_for, wilson_interval
 
@@ -87,9 +87,14 @@ def simulate_cohort_targets(
         table = simulate_tables(
             params, seed, 0, patients, SITE_YEARS, "validate", with_events=False, natural_history=True
         )["patients"]
-        shares, _, n = site_distribution(table)
+        patterns = site_patterns(table)
+        shares, _, n = site_shares(patterns)
         for t in (t for t in targets if t.kind == "site"):
-            results.append(Result(t, *_share(shares[t.key] * n, n), n))
+            if t.recorded_sites:
+                alone, n_recorded = recorded_site_shares(patterns, t.recorded_sites)
+                results.append(Result(t, *_share(alone[t.key] * n_recorded, n_recorded), n_recorded))
+            else:
+                results.append(Result(t, *_share(shares[t.key] * n, n), n))
     return results
 
 

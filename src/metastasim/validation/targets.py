@@ -12,6 +12,8 @@ when the simulated 95% interval overlaps it. Where does each published interval 
   compared with its exact value, or with its binomial interval when its context gives the series' n.
 - Metastatic sites (metastatic_sites.csv, rows among metastatic patients): a binomial 95% Wilson interval
   from the study's n (parsed from "n=..." in the denominator). A row without n is compared with its value.
+  Rows of a source that recorded only some sites (its ``recorded_sites``) are compared as it counted them:
+  each recorded site alone, or several, among patients with at least one of them.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import pandas as pd
 
 from metastasim.clinic.codes import SEER_STAGES
 from metastasim.cohort.clinical_summary import STAGE_REFERENCE_NAME, stage_reference
-from metastasim.data.reference import REFERENCE_SITE_MAP, load_reference, metastatic_site_rows
+from metastasim.data.reference import REFERENCE_SITE_MAP, load_reference, metastatic_site_rows, recorded_sites
 
 Z95 = 1.959963984540054
 
@@ -44,6 +46,9 @@ class Target:
     uncertainty: str  # how low and high were set
     source: str
     unit: str = "share"  # "share" (a fraction, shown as percent) or the unit of the value ("days", "hours", ...)
+    #: Site targets of a source that recorded only these sites: `key` is then a recorded site counted alone,
+    #: or "multiple sites", among patients with at least one of them (cohort.summary.recorded_site_shares).
+    recorded_sites: tuple[str, ...] = ()
 
 
 def wilson_interval(successes: float, n: int, z: float = Z95) -> tuple[float, float]:
@@ -110,14 +115,35 @@ def stage_targets(cancer: str) -> list[Target]:
 
 
 def site_targets(cancer: str) -> list[Target]:
-    """Shares of metastatic patients with each site involved at first metastatic diagnosis (model sites only)."""
+    """Shares of metastatic patients at first metastatic diagnosis (model sites only).
+
+    The share with each site involved, or, for a source that recorded only some sites, as it counts them:
+    each recorded site alone, or several.
+    """
     out = []
     seen: set[str] = set()
     for r in metastatic_site_rows(cancer).itertuples():
-        site = REFERENCE_SITE_MAP.get(str(r.site))
-        if site is None or not str(r.denominator).startswith("metastatic") or site in seen:
+        name = str(r.site)
+        recorded = recorded_sites(str(r.recorded_sites))
+        alone = bool(recorded) and (name.endswith(" only") or name == "multiple sites")
+        if alone:
+            base = name.removesuffix(" only")
+            key = "multiple sites" if name == "multiple sites" else REFERENCE_SITE_MAP.get(base, base)
+            suffix = "multiple_sites" if key == "multiple sites" else f"{key}_alone"
+            target_id = f"metastatic_sites.{cancer}.{suffix}"
+            label = "two or more" if key == "multiple sites" else f"{base} alone"
+            what = f"share with {label} of the recorded sites ({r.denominator})"
+            if key != "multiple sites" and key not in recorded:
+                continue
+        else:
+            site = REFERENCE_SITE_MAP.get(name)
+            if site is None:
+                continue
+            key, target_id = site, f"metastatic_sites.{cancer}.{site}"
+            what = f"share of metastatic patients with {name} metastases ({r.denominator})"
+        if not str(r.denominator).startswith("metastatic") or target_id in seen:
             continue
-        seen.add(site)
+        seen.add(target_id)
         p = float(r.percent) / 100.0
         n = _series_n(str(r.denominator))
         if n is not None:
@@ -127,16 +153,17 @@ def site_targets(cancer: str) -> list[Target]:
             low, high, how = p, p, "no n given: the exact value"
         out.append(
             Target(
-                id=f"metastatic_sites.{cancer}.{site}",
+                id=target_id,
                 cancer=cancer,
                 kind="site",
-                key=site,
-                what=f"share of metastatic patients with {r.site!s} metastases ({r.denominator})",
+                key=key,
+                what=what,
                 published=p,
                 low=low,
                 high=high,
                 uncertainty=how,
                 source=str(r.source),
+                recorded_sites=recorded if alone else (),
             )
         )
     return out
