@@ -315,15 +315,17 @@ def advance(st, P, C, t_stop: float, horizon_days: float) -> None:
         t_clinic, kind = next_clinic_event(st)
         t_next = min(best, t_clinic)
         t_check = st.scalars[S_T_CHECK]
-        if t_check <= t_next and t_check <= t_stop:
+        k = int(st.scalars[S_CENSUS_DONE])
+        t_census = (k + 1) * DAYS_PER_YEAR if k < n_census else math.inf
+        # A check after a pending census waits for it: health checks come every few weeks, and a run of them
+        # must not carry the patient past the census day (or into death) before the census is taken.
+        if t_check <= t_next and t_check <= t_census and t_check <= t_stop:
             st.scalars[S_T_NOW] = t_check
             _check(st, P, C, t_check)
             if is_over(st):
                 return
             continue
-        k = int(st.scalars[S_CENSUS_DONE])
-        t_census = (k + 1) * DAYS_PER_YEAR
-        if k < n_census and t_census <= t_next and t_census <= t_stop:
+        if t_census <= t_next and t_census <= t_stop:
             _census(st, P, k, t_census)
             continue
         if t_next > t_stop:
