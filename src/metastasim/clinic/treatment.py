@@ -27,7 +27,7 @@ from metastasim.biology.shedding import flush, init_thresholds, lesion_size
 from metastasim.clinic.burden import is_alive
 from metastasim.clinic.codes import LOG_TREATMENT_EFFECT
 from metastasim.clinic.log import log
-from metastasim.engine.scheduling import add_lesion_row, pid, refresh_seeding, schedule
+from metastasim.engine.scheduling import add_lesion_row, defer_seeding, pid, refresh_seeding, schedule
 from metastasim.engine.state import (
     ENDED_TREATMENT,
     PHASE_CLEARED,
@@ -62,10 +62,14 @@ def set_size(st, P, L: int, t: float, cells: float) -> None:
     """Lesion L has `cells` cells at day t and grows on from there (moves the start of its growth)."""
     flush(st, P, L, t)
     dt = time_to_size(P.law, st.rate[L], P.capacity_arg, P.exponent_arg, 1.0, max(cells, 1.0))
+    smaller = t - dt >= st.t_start[L]  # set back along its growth curve: smaller at every later day
     st.t_start[L] = t - dt
     st.t_flush[L] = t
     st.clock_at_flush[L] = operational_time(P.law, st.rate[L], P.capacity_arg, P.exponent_arg, P.alpha, P.e1_origin, dt)
-    refresh_seeding(st, P, L, t)
+    if smaller:
+        defer_seeding(st, P, L, t)
+    else:
+        refresh_seeding(st, P, L, t)
 
 
 @kernel

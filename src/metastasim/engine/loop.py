@@ -55,7 +55,14 @@ from metastasim.clinic.care import health_check, is_over, next_clinic_event, pro
 from metastasim.clinic.clinic_params import ClinicParams, clinic_reference
 from metastasim.engine.kernel_params import KernelParams, params_reference
 from metastasim.engine.queue import clear, peek
-from metastasim.engine.scheduling import add_lesion_row, finish, refresh_seeding, reset_clinical_lesion, schedule
+from metastasim.engine.scheduling import (
+    STALE_SEEDING,
+    add_lesion_row,
+    finish,
+    refresh_seeding,
+    reset_clinical_lesion,
+    schedule,
+)
 from metastasim.engine.scheduling import pid as patient_of
 from metastasim.engine.state import (
     END_HORIZON,
@@ -243,6 +250,9 @@ def _process(st, P, L: int, t: float) -> None:
         refresh_seeding(st, P, L, t)
         return
     dest = int(st.dest_next[L])
+    if dest == STALE_SEEDING:  # the lesion lost cells since this day was computed: recompute, do not seed
+        refresh_seeding(st, P, L, t)
+        return
     flush(st, P, L, t)
     pid = patient_of(st)
     _new_lesion(st, P, L, dest, t)

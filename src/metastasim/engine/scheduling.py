@@ -37,6 +37,10 @@ def pid(st) -> np.int64:
     return np.int64(st.scalars[S_PATIENT_ID])
 
 
+#: `dest_next` of a lesion whose pending seeding day is a lower bound to recompute, not a seeding (defer_seeding).
+STALE_SEEDING = -2
+
+
 @kernel
 def schedule(st, P, L: int) -> None:
     """Recompute lesion L's earliest pending event (this is how events are moved or cancelled)."""
@@ -63,6 +67,21 @@ def refresh_seeding(st, P, L: int, t: float) -> None:
     set_coefficients(st, P, L, breached)
     st.t_shed[L], st.dest_next[L] = next_seeding(st, P, L)
     schedule(st, P, L)
+
+
+@kernel
+def defer_seeding(st, P, L: int, t: float) -> None:
+    """Lesion L has just lost cells at day t (treatment): mark its pending seeding stale instead of recomputing it.
+
+    Losing cells only slows a metastasis's shedding (its coefficients do not change), so its next seeding is no
+    earlier than the one pending. When that day comes, the event loop recomputes it (refresh_seeding) instead
+    of seeding. This spares one inversion of the shedding clock per lesion per treatment cycle. The primary,
+    whose coefficients change when it breaches the serosa, and a lesion with nothing pending are refreshed now.
+    """
+    if st.site[L] == PRIMARY or st.t_shed[L] == math.inf:
+        refresh_seeding(st, P, L, t)
+        return
+    st.dest_next[L] = STALE_SEEDING
 
 
 @kernel
