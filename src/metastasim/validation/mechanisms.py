@@ -146,8 +146,11 @@ FAILURE_NOTES: dict[str, str] = {
         "distant lesions present at diagnosis are dormant cells, 59% of the distant lesions that later reach "
         "detection were dormant at diagnosis (chemotherapy spares dormant cells by design), and 727 detectable "
         "lesions were seeded after diagnosis by other metastases. Quadrupling the kill per cycle only moves the HR "
-        "to 0.93. The model's relapses come mostly from dormancy and metastasis-to-metastasis seeding, which "
-        "cytotoxic chemotherapy does not reach; the dormancy model needs revision. A known failing target."
+        "to 0.93, and a kill cap of 2 log10 per cycle to 0.90: stronger chemotherapy also falls on the recurrences "
+        "the surgery-alone arm treats later. Even an adjuvant course that eradicates every growing lesion (a code "
+        "experiment) gives HR 0.72 and 12 points of 5-year survival, about Moertel's 11. The model needs that "
+        "asymmetry (micrometastases curable, macroscopic disease not), which Goldie-Coldman drug resistance gives "
+        "and the model has only for targeted therapy. A known failing target (docs/validation.md)."
     ),
     "adjuvant_colon.os5_surgery_alone": (
         "Compared exactly (no n in the row): the model's stage III patients are the stage III subset of a general "
