@@ -15,7 +15,7 @@ import pandas as pd
 
 from metastasim.anatomy.sites import SITES
 from metastasim.cohort.clinical_summary import CLINICAL_COLUMNS, clinical_summary
-from metastasim.data.reference import REFERENCE_SITE_MAP, metastatic_site_rows, recorded_sites
+from metastasim.data.reference import REFERENCE_SITE_MAP, metastatic_site_rows, recorded_sites, reference_site
 from metastasim.units import DAYS_PER_YEAR
 
 #: Hu et al. 2019 (Nat Genet 51:1113) found most colorectal metastases seeded while the primary was this small.
@@ -88,21 +88,22 @@ def reference_comparison(cancer: str, pattern_counts: Mapping[str, int]) -> pd.D
     """
     any_share, only_share, _ = site_shares(pattern_counts)
     rows = metastatic_site_rows(cancer).copy()
+    # One narrowing per distinct set of recorded sites, shared by that source's rows.
+    sources = set(rows["recorded_sites"]) - {""}
+    by_recorded = {r: recorded_site_shares(pattern_counts, recorded_sites(r))[0] for r in sources}
     simulated = []
     for site, denominator, recorded in zip(rows["site"], rows["denominator"], rows["recorded_sites"], strict=True):
-        base = site.removesuffix(" only")
-        model_site = REFERENCE_SITE_MAP.get(base, base)
+        model_site, alone = reference_site(site)
         if denominator.startswith("all "):
             simulated.append(np.nan)  # another denominator (all patients, not metastatic ones): not comparable
-        elif recorded and (site.endswith(" only") or site == "multiple sites"):
-            shares, _ = recorded_site_shares(pattern_counts, recorded_sites(recorded))
-            key = "multiple sites" if site == "multiple sites" else model_site
-            simulated.append(100 * shares[key] if key in shares else np.nan)
+        elif recorded and (alone or site == "multiple sites"):
+            shares = by_recorded[recorded]
+            simulated.append(100 * shares[model_site] if model_site in shares else np.nan)
         elif site == "mean number of metastatic sites":
             simulated.append(only_share[site])
         elif site in REFERENCE_SITE_MAP:
             simulated.append(100 * any_share[REFERENCE_SITE_MAP[site]])
-        elif site.endswith(" only") and model_site in only_share:
+        elif alone and model_site in only_share:
             simulated.append(100 * only_share[model_site])
         elif site == "multiple sites":
             simulated.append(100 * only_share["multiple sites"])

@@ -43,6 +43,16 @@ def metastatic_site_rows(cancer: str) -> pd.DataFrame:
     return rows
 
 
+def reference_site(name: str) -> tuple[str, bool]:
+    """A reference row's site name as (model site, counted alone).
+
+    "bone only" -> ("bone", True); "lung (contralateral)" -> ("lung", False); a name with no model site
+    (e.g. "multiple sites") comes back as it is.
+    """
+    base = name.removesuffix(" only")
+    return REFERENCE_SITE_MAP.get(base, base), name.endswith(" only")
+
+
 def recorded_sites(row_value: str) -> tuple[str, ...]:
     """The model sites of a ``recorded_sites`` cell ("bone;brain" -> ("bone", "brain"); empty -> ())."""
     return tuple(s for s in str(row_value).split(";") if s)
@@ -64,10 +74,5 @@ def most_common_reference_site(cancer: str) -> MostCommonSite | None:
     if rows.empty:
         return None
     best = rows.loc[rows["percent"].astype(float).idxmax()]
-    name = str(best["site"])
-    base = name.removesuffix(" only")
-    return MostCommonSite(
-        site=REFERENCE_SITE_MAP.get(base, base),
-        alone=name.endswith(" only"),
-        recorded_sites=recorded_sites(best["recorded_sites"]),
-    )
+    site, alone = reference_site(str(best["site"]))
+    return MostCommonSite(site=site, alone=alone, recorded_sites=recorded_sites(best["recorded_sites"]))

@@ -26,7 +26,13 @@ import pandas as pd
 
 from metastasim.clinic.codes import SEER_STAGES
 from metastasim.cohort.clinical_summary import STAGE_REFERENCE_NAME, stage_reference
-from metastasim.data.reference import REFERENCE_SITE_MAP, load_reference, metastatic_site_rows, recorded_sites
+from metastasim.data.reference import (
+    REFERENCE_SITE_MAP,
+    load_reference,
+    metastatic_site_rows,
+    recorded_sites,
+    reference_site,
+)
 
 Z95 = 1.959963984540054
 
@@ -125,16 +131,15 @@ def site_targets(cancer: str) -> list[Target]:
     for r in metastatic_site_rows(cancer).itertuples():
         name = str(r.site)
         recorded = recorded_sites(str(r.recorded_sites))
-        alone = bool(recorded) and (name.endswith(" only") or name == "multiple sites")
+        key, counted_alone = reference_site(name)
+        alone = bool(recorded) and (counted_alone or name == "multiple sites")
         if alone:
-            base = name.removesuffix(" only")
-            key = "multiple sites" if name == "multiple sites" else REFERENCE_SITE_MAP.get(base, base)
-            suffix = "multiple_sites" if key == "multiple sites" else f"{key}_alone"
-            target_id = f"metastatic_sites.{cancer}.{suffix}"
-            label = "two or more" if key == "multiple sites" else f"{base} alone"
-            what = f"share with {label} of the recorded sites ({r.denominator})"
             if key != "multiple sites" and key not in recorded:
                 continue
+            suffix = "multiple_sites" if key == "multiple sites" else f"{key}_alone"
+            target_id = f"metastatic_sites.{cancer}.{suffix}"
+            label = "two or more" if key == "multiple sites" else f"{name.removesuffix(' only')} alone"
+            what = f"share with {label} of the recorded sites ({r.denominator})"
         else:
             site = REFERENCE_SITE_MAP.get(name)
             if site is None:
