@@ -151,6 +151,33 @@ def test_a_worker_killed_mid_chunk_is_retried_without_duplicates(tmp_path, refer
     _assert_same_tables(_tables(db, _run_id(db)), reference)
 
 
+def test_results_pass_through_files_that_are_removed_and_dead_runs_leave_none(tmp_path, monkeypatch):
+    """Worker results cross the pool as files (see parallel._result_to_file); none outlives its run."""
+    import os
+    import sys
+    import tempfile
+
+    from metastasim import parallel
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f"{parallel.RESULTS_PREFIX}{dead.pid}-abc"
+    live = tmp_path / f"{parallel.RESULTS_PREFIX}{os.getpid()}-abc"
+    for d in (stale, live):
+        d.mkdir()
+        (d / "half-written.pickle").write_bytes(b"x")
+    pool = parallel.LocalProcesses(2)
+    try:
+        assert not stale.exists() and live.exists()
+        assert pool.map(abs, [-3, 4, -5]) == [3, 4, 5]
+        own = [p for p in tmp_path.iterdir() if p != live]
+        assert len(own) == 1 and list(own[0].iterdir()) == []  # each result file is removed once read
+    finally:
+        pool.close()
+    assert [p.name for p in tmp_path.iterdir()] == [live.name]
+
+
 def test_an_interrupted_run_resumes_in_process_and_a_stored_chunk_is_never_written_twice(tmp_path, reference):
     store = RunStore(tmp_path / "i.duckdb")
     config = CohortConfig(patients=PATIENTS, chunk_size=CHUNK, years=YEARS, seed=SEED)

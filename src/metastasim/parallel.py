@@ -10,7 +10,11 @@ A Dask cluster is one started with Dask's own commands, e.g. ``dask scheduler`` 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import pickle
+import shutil
 import signal
+import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -32,6 +36,56 @@ def ignore_interrupts() -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _result_to_file(fn: Callable[[T], R], task: T, directory: str) -> str:
+    """In a worker: run ``fn(task)``, leave its pickled result in a file in `directory`, return the file's path.
+
+    The result then crosses the pool's result pipe as a short path, sent in one write below the pipe's atomic
+    size. A worker killed while sending a large result through the pipe leaves half a message there, and the
+    pool's reader thread then waits for the rest for ever instead of noticing the dead worker (seen once in
+    about twenty runs whose worker was killed by SIGKILL).
+    """
+    result = fn(task)
+    fd, path = tempfile.mkstemp(dir=directory, suffix=".pickle")
+    with os.fdopen(fd, "wb") as f:
+        pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
+
+
+def _result_from_file(path: str) -> Any:
+    """In the main process: the result `_result_to_file` left at `path` (the file is removed)."""
+    with open(path, "rb") as f:
+        result = pickle.load(f)
+    os.unlink(path)
+    return result
+
+
+RESULTS_PREFIX = "metastasim-results-"
+
+
+def _remove_results_of_dead_runs() -> None:
+    """Remove the result directories that runs killed before closing their pool left in the temporary directory.
+
+    Each directory is named after the process that made it; one whose process no longer exists is stale.
+    """
+    root = tempfile.gettempdir()
+    for name in os.listdir(root):
+        if not name.startswith(RESULTS_PREFIX):
+            continue
+        owner = name[len(RESULTS_PREFIX) :].split("-", 1)[0]
+        if owner.isdigit() and not _process_exists(int(owner)):
+            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+
+
+def _process_exists(process_id: int) -> bool:
+    try:
+        os.kill(process_id, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
 
 
 class Executor(Protocol):
@@ -96,6 +150,8 @@ class LocalProcesses:
         self.description = f"{workers} local processes"
         self._pool = self._new_pool()
         self._pool_shut_down = False
+        _remove_results_of_dead_runs()
+        self._results_dir = tempfile.mkdtemp(prefix=f"{RESULTS_PREFIX}{os.getpid()}-")  # see _result_to_file
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
@@ -116,7 +172,7 @@ class LocalProcesses:
             try:
                 while queue and len(pending) < limit:
                     k = queue.popleft()
-                    pending[self._pool.submit(fn, tasks[k])] = k
+                    pending[self._pool.submit(_result_to_file, fn, tasks[k], self._results_dir)] = k
             except BrokenProcessPool:
                 queue.appendleft(k)
                 broken = True
@@ -125,12 +181,12 @@ class LocalProcesses:
                 for fut in done:
                     k = pending.pop(fut)
                     try:
-                        result = fut.result()
+                        path = fut.result()
                     except BrokenProcessPool:
                         queue.appendleft(k)
                         broken = True
                         continue
-                    yield k, result
+                    yield k, _result_from_file(path)
             if broken:
                 self._restart(pending, queue)
 
@@ -152,6 +208,7 @@ class LocalProcesses:
         """Stop the worker processes (cancelling tasks not yet started)."""
         if not self._pool_shut_down:
             self._pool.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(self._results_dir, ignore_errors=True)  # with any result a killed worker left half-written
 
 
 class DaskCluster:
