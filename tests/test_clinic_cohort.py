@@ -305,6 +305,16 @@ def _targeted_starts(events: pd.DataFrame) -> pd.Series:
     return ts.groupby("patient_id").day.min()
 
 
+def _targeted_clones(lesions: pd.DataFrame) -> pd.DataFrame:
+    """Subclones split off by the targeted drug (second-line chemotherapy splits off its own)."""
+    return lesions[lesions.subclone_resists.astype(str) == "targeted"]
+
+
+def _targeted_arising(events: pd.DataFrame) -> pd.DataFrame:
+    """The days subclones resistant to the targeted drug arose."""
+    return events[(events.event == "resistant_subclone") & events.detail.astype(str).str.contains("to targeted")]
+
+
 def _first_progression_after(events: pd.DataFrame, start: pd.Series) -> pd.Series:
     prog = events[(events.event == "response") & (events.detail.astype(str) == "response scan: progression")]
     prog = prog[prog.day.to_numpy() > prog.patient_id.map(start).to_numpy()]
@@ -329,7 +339,7 @@ def test_targeted_responses_end_in_regrowth_of_resistant_subclones(targeted_arms
     start = _targeted_starts(ev)
     progressed = _first_progression_after(ev, start).index
     assert len(start) > 100 and len(progressed) > 50
-    clones = les[les.resistant_subclone_of >= 0]
+    clones = _targeted_clones(les)
     with_clones = set(clones.patient_id)
     share = np.isin(progressed, list(with_clones)).mean()
     assert share >= 0.9, share
@@ -358,7 +368,7 @@ def test_targeted_responses_end_in_regrowth_of_resistant_subclones(targeted_arms
     split = own[own.event == "resistant_subclone_survives"]
     assert len(split) == len(clones) and (split.day == split.day_seeded).all()
     parent_of = clones[["patient_id", "resistant_subclone_of", "day_seeded"]]
-    arose = ev[ev.event == "resistant_subclone"].merge(
+    arose = _targeted_arising(ev).merge(
         parent_of.rename(columns={"resistant_subclone_of": "lesion_id"}), on=keys
     )
     assert len(arose) == len(clones) and (arose.day < arose.day_seeded).all()
@@ -375,11 +385,11 @@ def test_without_resistance_mutations_no_subclones_appear(targeted_arms, switch_
         overrides = {**spec.arms["resistance"]["parameters"], switch_off: 0}
         t = _tables(spec.cancer, overrides, N_TARGETED, spec.seed, events=True)
     les = t["lesions"]
-    assert (les.resistant_subclone_of < 0).all()
-    assert (les.resistant_fraction_end == 0).all()
-    assert not (t["events"].event == "resistant_subclone").any()
+    assert _targeted_clones(les).empty
+    assert (les.targeted_resistant_fraction_end == 0).all()
+    assert _targeted_arising(t["events"]).empty
     ref = targeted_arms["resistance"]
-    assert (ref["lesions"].resistant_subclone_of >= 0).any()
+    assert not _targeted_clones(ref["lesions"]).empty
     assert _same(t["patients"].day_diagnosis, ref["patients"].day_diagnosis).all()
     pd.testing.assert_series_equal(_targeted_starts(t["events"]), _targeted_starts(ref["events"]))
 

@@ -31,6 +31,7 @@ from metastasim.anatomy.sites import BRAIN, LIVER, PRIMARY, SITES
 from metastasim.api import load_policies
 from metastasim.biology.growth import cells_for_diameter
 from metastasim.biology.shedding import lesion_size
+from metastasim.biology.traits import RESIST_CHEMO, RESIST_TARGETED
 from metastasim.clinic import therapy, treatment
 from metastasim.clinic.clinic_params import _lq_ln_survival, build_clinic_params
 from metastasim.clinic.codes import (
@@ -247,9 +248,11 @@ def test_chemo_kill_of_metastases_follows_their_own_growth_rate(at_diagnosis, co
 
 def test_chemo_cycle_kills_growing_lesions_and_spares_dormant_cells(at_diagnosis):
     """One cycle (therapy._cycle) on the real patient: each growing lesion loses its own Norton-Simon kill;
-    dormant cells (not cycling) are untouched: same growth start, no kill counted, still dormant."""
+    dormant cells (not cycling) are untouched: same growth start, no kill counted, still dormant. Resistance
+    is switched off here (its split is tested below), so every cell of a lesion is sensitive."""
     sim = at_diagnosis
     st, P, C, t = copy_state(sim.state), sim.P, sim.C, sim.day
+    st.t_resistant[:, RESIST_CHEMO] = math.inf
     n = int(st.scalars[S_N_LESIONS])
     growing = [L for L in range(n) if st.t_born[L] <= t and st.t_start[L] <= t < st.t_clear[L]]
     dormant = [L for L in range(n) if st.phase[L] == PHASE_DORMANT and st.t_start[L] > t and st.t_born[L] <= t]
@@ -272,6 +275,37 @@ def test_chemo_cycle_kills_growing_lesions_and_spares_dormant_cells(at_diagnosis
     assert (st.phase[dormant] == PHASE_DORMANT).all()
 
 
+def test_chemo_cycle_splits_off_resistant_subclones_that_it_spares(at_diagnosis):
+    """Goldie-Coldman: a lesion whose chemotherapy-resistant subclone has arisen is split by the cycle into the
+    subclone, with exactly its share resistant_clone_founding_cells / resistance_cells of the lesion, and the
+    sensitive rest. The cycle kills the rest and spares the subclone, now and at every later cycle (its kill is
+    0); a lesion whose subclone has not arisen is not split."""
+    sim = at_diagnosis
+    st, P, C, t = copy_state(sim.state), sim.P, sim.C, sim.day
+    n = int(st.scalars[S_N_LESIONS])
+    growing = [L for L in range(n) if st.t_born[L] <= t and st.t_start[L] <= t < st.t_clear[L]]
+    assert len(growing) >= 2
+    resistant, sensitive = growing[0], growing[1:]
+    before = {L: lesion_size(st, P, L, t) for L in growing}
+    share = 1e-3
+    st.t_resistant[resistant, RESIST_CHEMO] = t - 1.0
+    st.resistance_cells[resistant, RESIST_CHEMO] = P.resistant_clone_founding_cells / share
+    st.t_resistant[sensitive, RESIST_CHEMO] = t + 1.0
+    st.t_resistant[:, RESIST_TARGETED] = math.inf
+    therapy._cycle(st, P, C, t, 1 << TR_CHEMO)
+    m = int(st.scalars[S_N_LESIONS])
+    clones = [L for L in range(n, m) if st.clone_of[L] >= 0]
+    assert [st.clone_of[L] for L in clones] == [resistant]
+    clone = clones[0]
+    assert st.clone_resists[clone] == RESIST_CHEMO and st.t_resistant[clone, RESIST_CHEMO] == -math.inf
+    assert lesion_size(st, P, clone, t) == pytest.approx(share * before[resistant], rel=1e-9)
+    assert st.n_kills[clone] == 0 and st.n_kills[resistant] == 1
+    assert lesion_size(st, P, resistant, t) < (1 - share) * before[resistant] * (1 - 1e-9)
+    assert st.t_resistant[resistant, RESIST_CHEMO] == math.inf  # the parent's resistant cells are gone
+    assert treatment.chemo_ln_kill(st, P, C, clone, t, 1.0) == 0.0
+    assert all(st.clone_of[L] != L2 for L in range(n, m) for L2 in sensitive)
+
+
 # --- targeted therapy: net regression of sensitive cells -------------------------------------------------
 
 
@@ -281,7 +315,7 @@ def _one_targeted_cycle(sim, params, doubling_days: float, cells: float) -> floa
     st, P, C, t = copy_state(sim.state), sim.P, sim.C, sim.day
     K, x_ref = params["growth.carrying_capacity_cells"], params["growth.reference_cells"]
     st.rate[0] = math.log(2.0) / doubling_days / math.log(K / x_ref)  # Gompertz b: b·ln(K/x_ref) = ln2/DT
-    st.t_resistant[0] = math.inf  # no resistant subclone: sensitive cells only
+    st.t_resistant[0, :] = math.inf  # no resistant subclone: sensitive cells only
     treatment.set_size(st, P, 0, t, cells)
     treatment.kill(st, P, 0, t, treatment.targeted_ln_kill(st, P, C, 0, t))
     return math.log(lesion_size(st, P, 0, t + params["treatment.cycle_days"]) / cells)

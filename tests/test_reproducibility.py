@@ -1,5 +1,8 @@
 """Reproducibility: same seed, same tables; any chunking or number of processes; one stream per decision."""
 
+import json
+
+import numpy as np
 import pandas as pd
 import pandas.testing as pdt
 import pytest
@@ -7,6 +10,7 @@ import pytest
 from metastasim.cohort.chunks import simulate_tables
 from metastasim.cohort.run import CohortConfig, run_cohort
 from metastasim.engine.patient import PatientSimulation
+from metastasim.errors import MetastasimError
 from metastasim.params.load import load_parameters
 from metastasim.units import DAYS_PER_YEAR
 
@@ -121,3 +125,25 @@ def test_yearly_census_does_not_depend_on_how_a_patient_is_advanced():
             stepped.advance_to(year * DAYS_PER_YEAR)  # a pause on the census day: nothing later runs first
         stepped.advance_to()
         pdt.assert_frame_equal(stepped.tables()["timeseries"], straight["timeseries"])
+
+
+def test_a_state_saved_by_another_version_is_refused_clearly(tmp_path, params):
+    """A saved patient lacking a state array or a parameter this version needs (written by an earlier version)
+    is refused with a message naming what is missing, not a traceback from deep in the engine."""
+    sim = PatientSimulation(params, seed=1, patient_id=0, years=5)
+    sim.advance_to(400.0)
+    path = tmp_path / "p.npz"
+    sim.save(path)
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files if k != "resistance_cells"}
+    np.savez_compressed(path, **arrays)
+    with pytest.raises(MetastasimError, match=r"another version.*resistance_cells"):
+        PatientSimulation.load(path)
+    meta = json.loads(str(arrays["_meta"]))
+    del meta["values"]["evolution.chemo_resistance_rate_per_cell"]
+    sim.save(path)
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    np.savez_compressed(path, **{**arrays, "_meta": np.array(json.dumps(meta))})
+    with pytest.raises(MetastasimError, match=r"another version.*chemo_resistance_rate_per_cell"):
+        PatientSimulation.load(path)

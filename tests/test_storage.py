@@ -175,3 +175,29 @@ def test_a_run_without_a_chunk_size_records_the_default_it_used(store: tuple[Pat
     sizes = sql(db, "SELECT run_id, chunk_size FROM runs").set_index("run_id")["chunk_size"]
     assert sizes[ids["a"]] == 250  # 150 patients, 1 worker
     assert sizes[ids["chunked"]] == 37
+
+
+def test_a_database_of_an_earlier_version_gets_the_columns_this_version_adds(tmp_path: Path) -> None:
+    """A lesions table written without this version's newest columns (as an earlier version wrote it) takes a
+    new run: the columns are added, NULL in the old rows and filled in the new ones, and no old row is lost."""
+    from metastasim.cohort.chunks import simulate_tables
+    from metastasim.storage.store import RunStore
+
+    params = load_parameters("colorectal")
+    new = ["chemo_resistant_fraction_end", "subclone_resists"]
+    store = RunStore(str(tmp_path / "old.duckdb"))
+    meta = {"cancer": "colorectal", "patients": 20, "years": YEARS, "seed": 3, "chunk_size": 20, "workers": 1,
+            "events": False, "version": __version__, "parameters": {}, "scenario": {}}
+    store.start_run("old", meta)
+    old = simulate_tables(params, 3, 0, 20, YEARS, "old", with_events=False)
+    assert store.append("old", {**old, "lesions": old["lesions"].drop(columns=new)}, (0, 0, 20))
+    store.start_run("new", meta)
+    tables = simulate_tables(params, 3, 0, 20, YEARS, "new", with_events=False)
+    assert store.append("new", tables, (0, 0, 20))
+    got = store.con.execute("SELECT * FROM lesions ORDER BY run_id, patient_id, lesion_id").df()
+    store.close()
+    assert (got.run_id == "old").sum() == len(old["lesions"]) and (got.run_id == "new").sum() == len(tables["lesions"])
+    assert got.loc[got.run_id == "old", new].isna().all().all()
+    fresh = got[got.run_id == "new"].reset_index(drop=True)
+    pdt.assert_series_equal(fresh.chemo_resistant_fraction_end, tables["lesions"].chemo_resistant_fraction_end)
+    assert (fresh.subclone_resists.fillna("") == tables["lesions"].subclone_resists.astype(str)).all()

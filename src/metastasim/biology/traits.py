@@ -10,3 +10,8 @@ MOTILITY_BIT = 1 << MOTILITY
 CIRC_SURVIVAL_BIT = 1 << CIRC_SURVIVAL
 COLONISATION_BIT = 1 << COLONISATION
 IMMUNE_EVASION_BIT = 1 << IMMUNE_EVASION
+
+#: Drug classes a lesion can carry a resistant subclone for (columns of PatientState.t_resistant).
+RESISTANCE_NAMES: tuple[str, ...] = ("targeted", "chemotherapy")
+N_RESISTANCES = len(RESISTANCE_NAMES)
+RESIST_TARGETED, RESIST_CHEMO = range(N_RESISTANCES)

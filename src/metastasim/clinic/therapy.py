@@ -14,6 +14,7 @@ from metastasim._jit import kernel
 from metastasim.anatomy.sites import BONE, BRAIN, LIVER, LUNG, PRIMARY, REGIONAL_NODES
 from metastasim.biology.growth import diameter_mm
 from metastasim.biology.shedding import lesion_size
+from metastasim.biology.traits import RESIST_CHEMO, RESIST_TARGETED
 from metastasim.clinic.burden import is_alive
 from metastasim.clinic.checks import rebase_checks
 from metastasim.clinic.codes import (
@@ -224,19 +225,26 @@ def _cycle(st, P, C, t: float, agents: int) -> None:
     """One cycle of systemic therapy on every growing lesion (dormant cells are spared)."""
     factor = C.second_line_factor if st.clinic[C_LINE] >= 2 else 1.0
     responder = st.clinic[C_IMMUNO_RESPONDER] > 0.0
-    n = int(st.scalars[S_N_LESIONS])
-    for L in range(n):
+    # Resistant subclones split off in this cycle are appended and visited too (a subclone resistant to one
+    # drug of the course still meets the others).
+    L = 0
+    while int(st.scalars[S_N_LESIONS]) > L:
         if not is_alive(st, L, t):
+            L += 1
             continue
+        if agents & (1 << TR_CHEMO):
+            split_resistant(st, P, L, t, RESIST_CHEMO)
+        if agents & (1 << TR_TARGETED):
+            split_resistant(st, P, L, t, RESIST_TARGETED)
         ln_kill = 0.0
         if agents & (1 << TR_CHEMO):
             ln_kill += chemo_ln_kill(st, P, C, L, t, factor)
         if agents & (1 << TR_IMMUNO) and responder:
             ln_kill += C.immuno_ln_kill
-        if agents & (1 << TR_TARGETED) and st.t_resistant[L] != -math.inf:
-            split_resistant(st, P, L, t)
+        if agents & (1 << TR_TARGETED) and st.t_resistant[L, RESIST_TARGETED] != -math.inf:
             ln_kill += targeted_ln_kill(st, P, C, L, t)
         kill(st, P, L, t, ln_kill)
+        L += 1
     rebase_checks(st, P, t)
 
 

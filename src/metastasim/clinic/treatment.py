@@ -5,7 +5,8 @@ a lesion reduced to x cells continues exactly as a lesion of x cells would, whic
 day its growth (from one cell) began. Few survivors die out by chance (Poisson extinction).
 
 - chemotherapy: fractional log-kill per cycle, proportional to the lesion's own growth rate (Norton-Simon);
-  dormant cells, not cycling, are spared;
+  dormant cells, not cycling, are spared; a lesion whose chemotherapy-resistant subclone has arisen (Goldie and
+  Coldman 1979) is split into a sensitive part and a resistant lesion that chemotherapy no longer touches;
 - targeted therapy: sensitive cells regress at a fixed net rate; a lesion whose resistant subclone has arisen
   (Bozic et al. 2013) is split into a sensitive part and a resistant lesion that keeps growing;
 - immunotherapy: responders' lesions lose a fixed log of cells per cycle;
@@ -21,9 +22,10 @@ import numpy as np
 
 from metastasim._jit import kernel
 from metastasim.anatomy.sites import BRAIN
-from metastasim.biology.evolution import resistant_fraction
+from metastasim.biology.evolution import draw_resistance_time, reschedule_resistance, resistant_fraction
 from metastasim.biology.growth import operational_time, size_before, specific_rate_at, time_to_size
 from metastasim.biology.shedding import flush, init_thresholds, lesion_size
+from metastasim.biology.traits import RESIST_CHEMO
 from metastasim.clinic.burden import is_alive
 from metastasim.clinic.codes import LOG_TREATMENT_EFFECT
 from metastasim.clinic.log import log
@@ -40,7 +42,8 @@ from metastasim.rng.streams import ST_EXTINCTION
 
 #: Below this many expected survivors, extinction is drawn (survivors are Poisson distributed).
 EXTINCTION_CELLS = 50.0
-CLONE_SALT = np.uint64(0x5EED_C10E)
+#: Salts of a split subclone's lineage key, per drug class (biology.traits.RESIST_*).
+CLONE_SALTS = np.array([0x5EED_C10E, 0x5EED_C4E0], np.uint64)
 
 
 @kernel
@@ -66,6 +69,7 @@ def set_size(st, P, L: int, t: float, cells: float) -> None:
     st.t_start[L] = t - dt
     st.t_flush[L] = t
     st.clock_at_flush[L] = operational_time(P.law, st.rate[L], P.capacity_arg, P.exponent_arg, P.alpha, P.e1_origin, dt)
+    reschedule_resistance(st, P, L, t)
     if smaller:
         defer_seeding(st, P, L, t)
     else:
@@ -93,28 +97,36 @@ def kill(st, P, L: int, t: float, ln_kill: float) -> float:
 
 
 @kernel
-def split_resistant(st, P, L: int, t: float) -> int:
-    """Split lesion L's resistant subclone off as its own lesion (returns its row, -1 if none or no room).
+def split_resistant(st, P, L: int, t: float, drug: int) -> int:
+    """Split lesion L's subclone resistant to `drug` off as its own lesion (its row; -1 if none or no room).
 
     The subclone has the share of cells given by biology.evolution.resistant_fraction; it shares the
     lesion's place and traits, is not subject to immune elimination (it grows inside an established
-    tumour) and its cells were already counted in the parent's shedding up to day t.
+    tumour) and its cells were already counted in the parent's shedding up to day t. It resists the other
+    drug class too if the whole lesion did; otherwise that resistance is drawn anew for it (and, if the draw
+    falls before day t, it has arisen by then).
     """
-    if st.t_resistant[L] == -math.inf or st.t_resistant[L] > t:
+    if st.t_resistant[L, drug] == -math.inf or st.t_resistant[L, drug] > t:
         return -1
     x = lesion_size(st, P, L, t)
-    r = max(1.0, resistant_fraction(st, P, L, t) * x)
+    r = max(1.0, resistant_fraction(st, P, L, t, drug) * x)
     dt = time_to_size(P.law, st.rate[L], P.capacity_arg, P.exponent_arg, 1.0, r)
-    key = mix64(st.key[L], CLONE_SALT)
+    key = mix64(st.key[L], CLONE_SALTS[drug])
     n = add_lesion_row(st, key, L, st.site[L], -1, st.route[L], st.path[L], t, t - dt, st.rate[L], st.traits[L])
     if n < 0:
         return -1
     st.clone_of[n] = L
-    st.t_origin[n] = st.t_resistant[L]  # the subclone's own growth began when its founding mutant arose
+    st.clone_resists[n] = drug
+    st.t_origin[n] = st.t_resistant[L, drug]  # the subclone's own growth began when its founding mutant arose
     st.phase[n] = PHASE_GROWING
     for i in range(st.trait_time.shape[1]):
         st.trait_time[n, i] = st.trait_time[L, i]
-    st.t_resistant[n] = -math.inf
+    for other in range(st.t_resistant.shape[1]):
+        if other == drug or st.t_resistant[L, other] == -math.inf:
+            st.t_resistant[n, other] = -math.inf
+        else:
+            draw_resistance_time(st, P, n, pid(st), other)
+            st.t_resistant[n, other] = max(st.t_resistant[n, other], t)
     st.t_treated[n] = t
     st.t_detected[n] = st.t_detected[L]
     st.cells_before[n] = r
@@ -123,14 +135,16 @@ def split_resistant(st, P, L: int, t: float) -> int:
     st.clock_at_flush[n] = operational_time(P.law, st.rate[n], P.capacity_arg, P.exponent_arg, P.alpha, P.e1_origin, dt)
     refresh_seeding(st, P, n, t)
     # The parent keeps its sensitive cells only (the day the subclone arose is now the subclone's t_origin).
-    st.t_resistant[L] = math.inf
+    st.t_resistant[L, drug] = math.inf
     set_size(st, P, L, t, max(1.0, x - r))
     return n
 
 
 @kernel
 def chemo_ln_kill(st, P, C, L: int, t: float, factor: float) -> float:
-    """Norton-Simon log-kill of one cycle: proportional to the lesion's specific growth rate."""
+    """Norton-Simon log-kill of one cycle: proportional to the lesion's specific growth rate (none if resistant)."""
+    if st.t_resistant[L, RESIST_CHEMO] == -math.inf:
+        return 0.0
     x = lesion_size(st, P, L, t)
     g = specific_rate_at(P.law, st.rate[L], P.capacity_arg, P.exponent_arg, x)
     g_ref = math.log(2.0) / st.scalars[S_DOUBLING_TIME]

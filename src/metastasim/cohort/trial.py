@@ -42,8 +42,13 @@ from metastasim.units import DAYS_PER_YEAR
 #: Parameter sections an arm may change: the clinic, never the biology.
 CLINIC_SECTIONS = ("symptoms", "clinic", "screening", "treatment", "organs", "patient")
 #: Biology parameters an arm may change because they act only under treatment: resistance to the targeted
-#: drug (resistant subclones have their own random streams and change nothing else in an untreated course).
-TREATMENT_ONLY_BIOLOGY = ("evolution.point_mutation_rate_per_bp", "evolution.resistance_mutations")
+#: drug and to chemotherapy (resistant subclones have their own random streams and change nothing else in an
+#: untreated course).
+TREATMENT_ONLY_BIOLOGY = (
+    "evolution.point_mutation_rate_per_bp",
+    "evolution.resistance_mutations",
+    "evolution.chemo_resistance_rate_per_cell",
+)
 TRIAL_KEYS = ("cancer", "patients", "years", "seed", "chunk_size", "workers", "population_stage", "endpoint")
 SECTIONS = ("name", "description", "trial", "arms")
 ENDPOINTS = ("diagnosis", "onset")

@@ -43,6 +43,8 @@ LESION_FIELDS: tuple[str, ...] = (
     "t_detected",
     "clone_of",
     "end_cause",
+    "resistance_cells",
+    "clone_resists",
 )
 LOG_FIELDS: tuple[str, ...] = ("log_day", "log_kind", "log_a", "log_b", "log_x", "log_y")
 
@@ -72,7 +74,7 @@ class ChunkOutput(NamedTuple):
     inherited: np.ndarray
     traits: np.ndarray
     trait_time: np.ndarray  # [lesions, N_TRAITS]
-    t_resistant: np.ndarray
+    t_resistant: np.ndarray  # [lesions, N_RESISTANCES]
     t_clear: np.ndarray
     n_seeded: np.ndarray
     t_origin: np.ndarray
@@ -80,6 +82,8 @@ class ChunkOutput(NamedTuple):
     t_detected: np.ndarray
     clone_of: np.ndarray
     end_cause: np.ndarray
+    resistance_cells: np.ndarray  # [lesions, N_RESISTANCES]
+    clone_resists: np.ndarray
     log_patient: np.ndarray  # [log rows] patient_id
     log_day: np.ndarray
     log_kind: np.ndarray
@@ -175,7 +179,7 @@ def _run_patients(st, P, C, first_id, n_patients, start_index, horizon_days, per
         _copy_rows(st.inherited, lb[12], cursor, n)
         _copy_rows(st.traits, lb[13], cursor, n)
         _copy_rows_2d(st.trait_time, lb[14], cursor, n)
-        _copy_rows(st.t_resistant, lb[15], cursor, n)
+        _copy_rows_2d(st.t_resistant, lb[15], cursor, n)
         _copy_rows(st.t_clear, lb[16], cursor, n)
         _copy_rows(st.n_seeded, lb[17], cursor, n)
         _copy_rows(st.t_origin, lb[18], cursor, n)
@@ -183,6 +187,8 @@ def _run_patients(st, P, C, first_id, n_patients, start_index, horizon_days, per
         _copy_rows(st.t_detected, lb[20], cursor, n)
         _copy_rows(st.clone_of, lb[21], cursor, n)
         _copy_rows(st.end_cause, lb[22], cursor, n)
+        _copy_rows_2d(st.resistance_cells, lb[23], cursor, n)
+        _copy_rows(st.clone_resists, lb[24], cursor, n)
         for j in range(m):
             logb[0][log_cursor + j] = pid
         _copy_rows(st.log_day, logb[1], log_cursor, m)

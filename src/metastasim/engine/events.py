@@ -198,31 +198,42 @@ def build_events(rb: RecordBuilder) -> pd.DataFrame:
     return log.table()
 
 
+#: Per drug class (biology.traits.RESIST_*): how its resistant subclone arises, and the drug named when it survives.
+_ARISING_TEXTS = (
+    "a subclone resistant to targeted therapy arises (Bozic et al. 2013)",
+    "a subclone resistant to chemotherapy arises (Goldie and Coldman 1979)",
+)
+_AGENT_NAMES = ("targeted therapy", "chemotherapy")
+
+
 def _resistance_events(rb: RecordBuilder, log: EventLog) -> None:
     """The day a resistant subclone arises in a lesion, and the day treatment leaves it as its own lesion.
 
-    A subclone split off by targeted therapy keeps the day it arose as its t_origin (its parent's t_resistant
-    is cleared then), so the arising is logged on the parent the same day whether or not it was treated.
+    A subclone split off by treatment keeps the day it arose as its t_origin (its parent's t_resistant for
+    that drug is cleared then), so the arising is logged on the parent the same day whether or not it was
+    treated.
     """
     o = rb.o
-    clone = o.clone_of >= 0
-    arisen = np.flatnonzero(np.isfinite(o.t_resistant) & (o.t_resistant > 0) & ~clone)
-    clones = np.flatnonzero(clone)
-    parents = rb.base[rb.pidx[clones]] + o.clone_of[clones]
-    text = "a subclone resistant to targeted therapy arises (Bozic et al. 2013)"
-    log.add(np.r_[arisen, parents], np.r_[o.t_resistant[arisen], o.t_origin[clones]], "resistant_subclone", text)
-    used, inverse = np.unique(o.clone_of[clones], return_inverse=True)
-    texts = [
-        f"targeted therapy kills the sensitive cells of lesion {p}; its resistant subclone survives as this lesion"
-        for p in used
-    ]
-    log.add(
-        clones,
-        o.t_born[clones],
-        "resistant_subclone_survives",
-        categorical(inverse, texts),
-        cells=np.full(len(clones), np.nan),  # its size then is in the treatment_effect row of the same day
-    )
+    for drug in range(len(_ARISING_TEXTS)):
+        t_res = o.t_resistant[:, drug]
+        arisen = np.flatnonzero(np.isfinite(t_res) & (t_res > 0))
+        clones = np.flatnonzero((o.clone_of >= 0) & (o.clone_resists == drug))
+        parents = rb.base[rb.pidx[clones]] + o.clone_of[clones]
+        days = np.r_[t_res[arisen], o.t_origin[clones]]
+        log.add(np.r_[arisen, parents], days, "resistant_subclone", _ARISING_TEXTS[drug])
+        used, inverse = np.unique(o.clone_of[clones], return_inverse=True)
+        agent = _AGENT_NAMES[drug]
+        texts = [
+            f"{agent} kills the sensitive cells of lesion {p}; its resistant subclone survives as this lesion"
+            for p in used
+        ]
+        log.add(
+            clones,
+            o.t_born[clones],
+            "resistant_subclone_survives",
+            categorical(inverse, texts),
+            cells=np.full(len(clones), np.nan),  # its size then is in the treatment_effect row of the same day
+        )
 
 
 def _seeding_events(rb: RecordBuilder, log: EventLog) -> None:

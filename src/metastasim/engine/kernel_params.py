@@ -61,7 +61,7 @@ class KernelParams(NamedTuple):
     circulation_survival_factor: float
     colonisation_factor: float
     immune_evasion_strength: float
-    resistance_rate_per_cell: float
+    resistance_rate_per_cell: np.ndarray  # [biology.traits.RESIST_*] surviving resistant lineages per new cell
     resistant_clone_founding_cells: float
     depth_per_radius_median: float
     depth_per_radius_log_sd: float
@@ -212,9 +212,14 @@ def build_kernel_params(params: Parameters, seed: int) -> KernelParams:
         circulation_survival_factor=float(params["evolution.circulation_survival_factor"]),
         colonisation_factor=float(params["evolution.colonisation_factor"]),
         immune_evasion_strength=float(params["evolution.immune_evasion_strength"]),
-        # Surviving resistant lineages are founded at u·b/(b-d)·(1-d/b) = u per net new cell (Bozic et al. 2013).
-        resistance_rate_per_cell=float(params["evolution.point_mutation_rate_per_bp"])
-        * float(params["evolution.resistance_mutations"]),
+        # Surviving resistant lineages are founded at u·b/(b-d)·(1-d/b) = u per net new cell (Bozic et al. 2013);
+        # resistance to chemotherapy arises at its own rate per cell (Goldie and Coldman 1979).
+        resistance_rate_per_cell=np.array(
+            [
+                float(params["evolution.point_mutation_rate_per_bp"]) * float(params["evolution.resistance_mutations"]),
+                float(params["evolution.chemo_resistance_rate_per_cell"]),
+            ]
+        ),
         resistant_clone_founding_cells=1.0 / (1.0 - death / birth),
         depth_per_radius_median=float(params["invasion.depth_per_radius_median"]),
         depth_per_radius_log_sd=float(params["invasion.depth_per_radius_log_sd"]),

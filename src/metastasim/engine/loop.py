@@ -38,7 +38,7 @@ from metastasim.anatomy.sites import (
 )
 from metastasim.biology.circulation import choose_route, ctc_mean_per_7_5ml
 from metastasim.biology.colonisation import PATH_DORMANT, PATH_ORIGIN, growth_start
-from metastasim.biology.evolution import draw_resistance_time, draw_trait_times, founder_is_resistant
+from metastasim.biology.evolution import draw_resistance_times, draw_trait_times, inherit_resistance
 from metastasim.biology.growth import rate_for_doubling
 from metastasim.biology.immune import clearance_time
 from metastasim.biology.invasion import breach_time
@@ -109,7 +109,7 @@ def _start_growth(st, P, L: int, t: float) -> None:
     st.t_flush[L] = t
     st.clock_at_flush[L] = 0.0
     draw_trait_times(st, P, L, pid)
-    draw_resistance_time(st, P, L, pid)
+    draw_resistance_times(st, P, L, pid)
     st.t_clear[L] = clearance_time(st, P, L, pid) if st.site[L] != PRIMARY else math.inf
     init_thresholds(st, P, L, pid)
     refresh_seeding(st, P, L, t)
@@ -122,7 +122,8 @@ def start_patient(st, P, C, patient_id: int) -> None:
     for L in range(n_old):
         reset_clinical_lesion(st, L)
         st.trait_time[L, :] = math.inf
-        st.t_resistant[L] = math.inf
+        st.t_resistant[L, :] = math.inf
+        st.resistance_cells[L, :] = math.inf
         st.t_clear[L] = math.inf
         st.n_seeded[L] = 0
         st.n_seeded_dest[L, :] = 0
@@ -212,8 +213,7 @@ def _new_lesion(st, P, source: int, dest: int, t: float) -> None:
     n = add_lesion_row(st, child_key, source, site, node, route, path, t, t_start, rate, traits)
     if n < 0:
         return
-    if founder_is_resistant(st, P, source, t, pid, child_key):
-        st.t_resistant[n] = -math.inf
+    inherit_resistance(st, P, source, n, t, pid)
     if node >= 0:
         st.node_lesion[node] = n
     if path == PATH_DORMANT:

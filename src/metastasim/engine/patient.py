@@ -28,7 +28,8 @@ from metastasim.engine.state import (
     copy_state,
     new_state,
 )
-from metastasim.params.load import Parameters
+from metastasim.errors import MetastasimError, unknown_key_message
+from metastasim.params.load import Parameters, load_parameters
 from metastasim.units import DAYS_PER_YEAR
 
 CAPACITY = 4096
@@ -102,8 +103,6 @@ class PatientSimulation:
 
         code = PRIMARY if site == "primary" else SITES.index(site) if site in SITES else None
         if code is None:
-            from metastasim.errors import MetastasimError, unknown_key_message
-
             raise MetastasimError(unknown_key_message("site", site, (*SITES, "primary")))
         n = int(self.state.scalars[S_N_LESIONS])
         return [int(i) for i in np.flatnonzero(self.state.site[:n] == code)]
@@ -134,7 +133,19 @@ class PatientSimulation:
         """Restore a patient written by :meth:`save`; continuing it gives the same result as never stopping."""
         with np.load(path) as data:
             meta = json.loads(str(data["_meta"]))
+            missing = [name for name in PatientState._fields if name not in data.files]
+            if missing:
+                raise MetastasimError(
+                    f"{path} was saved by another version of metastasim (it lacks {', '.join(missing)}); "
+                    "simulate the patient again with this version"
+                )
             state = PatientState(**{name: data[name].copy() for name in PatientState._fields})
+        lacking = sorted(set(load_parameters(meta["cancer"]).values) - set(meta["values"]))
+        if lacking:
+            raise MetastasimError(
+                f"{path} was saved by another version of metastasim (its parameters lack {', '.join(lacking)}); "
+                "simulate the patient again with this version"
+            )
         params = Parameters(meta["cancer"], meta["meta"], meta["values"])
         return cls(params, meta["seed"], meta["patient_id"], meta["years"], state, meta.get("natural_history", False))
 

@@ -19,7 +19,7 @@ from metastasim.anatomy.sites import (
     SITES,
 )
 from metastasim.biology.growth import cells_for_diameter, size_after_array, time_to_size_array
-from metastasim.biology.traits import N_TRAITS
+from metastasim.biology.traits import N_TRAITS, RESIST_CHEMO, RESIST_TARGETED, RESISTANCE_NAMES
 from metastasim.engine.chunk import ChunkOutput
 from metastasim.engine.clinic_records import clinical_columns
 from metastasim.engine.kernel_params import KernelParams
@@ -159,6 +159,7 @@ class RecordBuilder:
         for i in range(N_TRAITS):
             traits_end |= np.where(o.trait_time[:, i] <= self.lesion_t_end, 1 << i, 0).astype(np.int32)
         resistant = self._resistant_fraction_end()
+        resists = np.where(o.clone_resists >= 0, o.clone_resists + 1, 0)
         df = pd.DataFrame(
             {
                 "run_id": self.run_id,
@@ -180,9 +181,11 @@ class RecordBuilder:
                 "day_detectable": self.day_detectable,
                 "day_eliminated": np.where(o.t_clear <= self.lesion_t_end, o.t_clear, np.nan),
                 "traits": traits_end,
-                "resistant_fraction_end": resistant,
+                "targeted_resistant_fraction_end": resistant[:, RESIST_TARGETED],
+                "chemo_resistant_fraction_end": resistant[:, RESIST_CHEMO],
                 "ended_by": categorical(o.end_cause, ENDED_NAMES),
                 "resistant_subclone_of": o.clone_of,
+                "subclone_resists": categorical(resists, ("", *RESISTANCE_NAMES)),
                 "day_detected": _finite_or_nan(o.t_detected),
                 "day_first_treated": _finite_or_nan(o.t_treated),
             }
@@ -194,12 +197,13 @@ class RecordBuilder:
         return np.where(cells > 0, (6.0 * cells / self.P.cells_per_cm3 * 1000.0 / np.pi) ** (1 / 3), 0.0)
 
     def _resistant_fraction_end(self) -> np.ndarray:
+        """[lesions, drug class] share of each lesion's cells resistant to each drug at the end (see evolution)."""
         o = self.o
+        t_end = self.lesion_t_end[:, None]
         founded = o.t_resistant == -np.inf
-        arisen = np.isfinite(o.t_resistant) & (o.t_resistant <= self.lesion_t_end)
-        dt = np.where(arisen, o.t_resistant - o.t_start, 0.0)
-        x = size_after_array(self.P.law, o.rate, self.P.capacity_arg, self.P.exponent_arg, dt)
-        frac = np.where(arisen, np.minimum(1.0, self.P.resistant_clone_founding_cells / np.maximum(x, 1.0)), 0.0)
+        arisen = np.isfinite(o.t_resistant) & (o.t_resistant <= t_end)
+        cells = np.where(arisen, o.resistance_cells, 1.0)
+        frac = np.where(arisen, np.minimum(1.0, self.P.resistant_clone_founding_cells / np.maximum(cells, 1.0)), 0.0)
         return np.where(founded, 1.0, frac)
 
     def patients(self) -> pd.DataFrame:

@@ -90,6 +90,7 @@ def reset_clinical_lesion(st, L: int) -> None:
     st.t_treated[L] = math.inf
     st.t_detected[L] = math.inf
     st.clone_of[L] = -1
+    st.clone_resists[L] = -1
     st.end_cause[L] = ENDED_NOT
     st.n_kills[L] = 0
     st.cells_before[L] = 0.0
@@ -131,7 +132,8 @@ def add_lesion_row(
     st.traits[n] = traits
     for i in range(st.trait_time.shape[1]):
         st.trait_time[n, i] = math.inf
-    st.t_resistant[n] = math.inf
+    st.t_resistant[n, :] = math.inf
+    st.resistance_cells[n, :] = math.inf
     st.t_clear[n] = math.inf
     st.n_seeded[n] = 0
     st.n_seeded_dest[n, :] = 0

@@ -13,7 +13,7 @@ import numpy as np
 
 from metastasim.anatomy.sites import N_DEST
 from metastasim.biology.colonisation import PATH_DIRECT, PATH_DORMANT, PATH_ORIGIN
-from metastasim.biology.traits import N_TRAITS
+from metastasim.biology.traits import N_RESISTANCES, N_TRAITS
 from metastasim.by_reference import by_reference
 from metastasim.clinic.codes import N_BURDEN, N_CLINIC_EVENTS, N_SYMPTOMS
 
@@ -121,7 +121,9 @@ class PatientState(NamedTuple):
     inherited: np.ndarray  # int32 trait bitmask received from the seeding lesion
     traits: np.ndarray  # int32 trait bitmask currently in effect
     trait_time: np.ndarray  # [capacity, N_TRAITS] day each trait is (or will be) acquired
-    t_resistant: np.ndarray  # day the first resistant subclone arises (-inf if founded by a resistant cell)
+    t_resistant: np.ndarray  # [capacity, N_RESISTANCES] day the first resistant subclone per drug class arises
+    #   (-inf if the lesion was founded by a cell resistant to that class)
+    resistance_cells: np.ndarray  # [capacity, N_RESISTANCES] the lesion's cells when that subclone arises
     t_clear: np.ndarray  # day of immune elimination (inf if it escapes)
     n_seeded: np.ndarray  # int32 seeding events this lesion has produced
     n_seeded_dest: np.ndarray  # [capacity, N_DEST] int32 seedings per destination (keys its draws)
@@ -146,6 +148,7 @@ class PatientState(NamedTuple):
     t_treated: np.ndarray  # day a treatment first touched this lesion (inf if never)
     t_detected: np.ndarray  # day a test first found this lesion (inf if never)
     clone_of: np.ndarray  # int32 lesion this resistant subclone split from (-1 otherwise)
+    clone_resists: np.ndarray  # int8 drug class (biology.traits.RESIST_*) this subclone resists (-1 otherwise)
     end_cause: np.ndarray  # int8 ENDED_*: what eliminated or removed the lesion
     n_kills: np.ndarray  # int32 treatment kills applied (keys the extinction draws)
     cells_before: np.ndarray  # cells at the start of the current treatment course
@@ -180,7 +183,8 @@ def new_state(capacity: int, regional_nodes: int, years: int) -> PatientState:
         inherited=np.zeros(capacity, np.int32),
         traits=np.zeros(capacity, np.int32),
         trait_time=np.full((capacity, N_TRAITS), np.inf),
-        t_resistant=np.full(capacity, np.inf),
+        t_resistant=np.full((capacity, N_RESISTANCES), np.inf),
+        resistance_cells=np.full((capacity, N_RESISTANCES), np.inf),
         t_clear=np.full(capacity, np.inf),
         n_seeded=np.zeros(capacity, np.int32),
         n_seeded_dest=np.zeros((capacity, N_DEST), np.int32),
@@ -205,6 +209,7 @@ def new_state(capacity: int, regional_nodes: int, years: int) -> PatientState:
         t_treated=np.full(capacity, np.inf),
         t_detected=np.full(capacity, np.inf),
         clone_of=np.full(capacity, -1, np.int32),
+        clone_resists=np.full(capacity, -1, np.int8),
         end_cause=np.zeros(capacity, np.int8),
         n_kills=np.zeros(capacity, np.int32),
         cells_before=np.zeros(capacity),

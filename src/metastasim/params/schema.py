@@ -137,6 +137,13 @@ _SPECS: tuple[ParamSpec, ...] = (
         "number of distinct point mutations conferring resistance to one targeted drug",
         kind="int",
     ),
+    _f(
+        "evolution.chemo_resistance_rate_per_cell",
+        "1/cell",
+        0.0,
+        1e-3,
+        "surviving lineages resistant to chemotherapy founded per new cell (Goldie-Coldman)",
+    ),
     _f("evolution.birth_rate_per_day", "1/day", 1e-4, 10.0, "cell birth (division) rate"),
     _f("evolution.death_rate_per_day", "1/day", 0.0, 10.0, "cell death rate (must stay below the birth rate)"),
     # --- local invasion ------------------------------------------------------------------------------

@@ -87,6 +87,7 @@ class RunStore:
         for column in _RUNS_ADDED_COLUMNS:
             self.con.execute(f"ALTER TABLE runs ADD COLUMN IF NOT EXISTS {column}")
         self.con.execute(_CHUNKS_DDL)
+        self._columns_checked: set[str] = set()
 
     def _has_table(self, name: str) -> bool:
         rows = self.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name])
@@ -149,6 +150,7 @@ class RunStore:
                     )
                     self.con.execute(f"CREATE TABLE {name} AS SELECT {cols} FROM chunk_df")
                 else:
+                    self._add_missing_columns(name, df)
                     self.con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM chunk_df")
                 self.con.unregister("chunk_df")
             self.con.execute(
@@ -159,8 +161,25 @@ class RunStore:
             self.con.execute("COMMIT")
         except BaseException:
             self.con.execute("ROLLBACK")
+            self._columns_checked.clear()  # columns added in the rolled-back transaction are gone again
             raise
         return True
+
+    def _add_missing_columns(self, name: str, table: pd.DataFrame | pa.Table) -> None:
+        """Add the columns this version writes that a table made by an earlier version lacks (NULL in its rows).
+
+        Checked once per table and connection, so a database shared by versions keeps taking new runs.
+        """
+        if name in self._columns_checked:
+            return
+        have = {r[0] for r in self.con.execute(f"DESCRIBE {name}").fetchall()}
+        for column, text in _text_columns(table):
+            if column not in have:
+                kind = "VARCHAR"
+                if not text:
+                    kind = self.con.execute(f'SELECT typeof("{column}") FROM chunk_df LIMIT 1').fetchall()[0][0]
+                self.con.execute(f'ALTER TABLE {name} ADD COLUMN "{column}" {kind}')
+        self._columns_checked.add(name)
 
     def chunks_done(self, run_id: str) -> set[int]:
         """Indices of the run's chunks that are stored."""

@@ -275,11 +275,12 @@ def targeted_results(targets: list[Target], tables: dict[str, pd.DataFrame]) -> 
     with np.errstate(divide="ignore"):
         rates = (np.log(before / after.reindex(before.index)) / days).to_numpy()
     rates = rates[~np.isnan(rates)]
-    arose = ev[ev["event"] == "resistant_subclone"].groupby(["patient_id", "lesion_id"])["day"].min().rename("arose")
+    arising = ev[(ev["event"] == "resistant_subclone") & ev["detail"].astype(str).str.contains("to targeted")]
+    arose = arising.groupby(["patient_id", "lesion_id"])["day"].min().rename("arose")
     alive = les.merge(arose.reset_index(), on=["patient_id", "lesion_id"], how="left")
     alive["start"] = alive["patient_id"].map(start)
     alive = alive[alive["start"].notna() & ~(alive["day_eliminated"] <= alive["start"])]
-    founded = (alive["resistant_fraction_end"] >= 1.0) & (alive["resistant_subclone_of"] < 0)
+    founded = (alive["targeted_resistant_fraction_end"] >= 1.0) & (alive["resistant_subclone_of"] < 0)
     by_window = (alive["arose"] <= alive["start"] + RESISTANCE_WINDOW_DAYS) | (
         founded & (alive["day_seeded"] <= alive["start"] + RESISTANCE_WINDOW_DAYS)
     )
