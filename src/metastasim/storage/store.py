@@ -68,6 +68,13 @@ def _text_columns(table: pd.DataFrame | pa.Table) -> list[tuple[str, bool]]:
     ]
 
 
+def _is_interrupt(exc: BaseException) -> bool:
+    """Whether `exc` is DuckDB's report of a query stopped by SIGINT (its own exception, or the Arrow scan's)."""
+    if isinstance(exc, duckdb.InterruptException):
+        return True
+    return isinstance(exc, RuntimeError) and str(exc).strip() == "Query interrupted"
+
+
 class RunStore:
     """A DuckDB file holding any number of runs."""
 
@@ -159,9 +166,13 @@ class RunStore:
             n = len(tables.get("patients", []))
             self.con.execute("UPDATE runs SET patients_written = patients_written + ? WHERE run_id = ?", [n, run_id])
             self.con.execute("COMMIT")
-        except BaseException:
+        except BaseException as exc:
             self.con.execute("ROLLBACK")
             self._columns_checked.clear()  # columns added in the rolled-back transaction are gone again
+            if _is_interrupt(exc):
+                # Ctrl-C that lands while DuckDB scans the chunk is reported as a failed query: it is the user's
+                # interrupt, and the run must be stored as interrupted, not failed.
+                raise KeyboardInterrupt from exc
             raise
         return True
 
