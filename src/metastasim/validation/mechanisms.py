@@ -110,12 +110,12 @@ FAILURE_NOTES: dict[str, str] = {
     ),
     "doubling_time.colorectal.liver_overt": (
         "Synchronous liver metastases are found at a median 15 mm, below the 27 mm reference size, and grow at the "
-        "patient's rate x growth.site_rate_factor.liver 2.45, so they double in 70 d (mean) where Finlay measured "
+        "patient's rate x growth.site_rate_factor.liver 2.45, so they double in 72 d (mean) where Finlay measured "
         "155 d. The factor was set from Finlay's occult metastases (86 d) against Burke's primaries (211 d); one "
         "factor for all liver metastases cannot give overt and occult metastases different growth."
     ),
     "doubling_time.colorectal.liver_occult": (
-        "Metachronous liver metastases double in 57 d (mean) at their detection size (median 14 mm) against 86 d: "
+        "Metachronous liver metastases double in 55 d (mean) at their detection size (median 14 mm) against 86 d: "
         "the site factor 2.45 = 211/86 divides a median by a mean and is applied at 27 mm, the Gompertz law grows "
         "faster below that size, and patients whose metastases are found have faster tumours (median drawn "
         "doubling time 160 d against the 211 d parameter)."
@@ -127,38 +127,33 @@ FAILURE_NOTES: dict[str, str] = {
     "targeted.colorectal.regression_p10": (
         "Every patient's sensitive cells regress at the same treatment.targeted_regression_per_day = 0.03, so the "
         "spread between patients comes only from resistant subclones regrowing during the course: the lowest "
-        "decile's burden grows (-0.005/day) where Bozic et al. saw at least 0.01/day. Patient-to-patient variation "
-        "of drug sensitivity is not modelled."
+        "decile's burden falls at only 0.005/day where Bozic et al. saw at least 0.01/day. Patient-to-patient "
+        "variation of drug sensitivity is not modelled."
     ),
     "targeted.colorectal.regression_p90": (
         "No burden can fall faster than its sensitive cells, which all fall at 0.03/day, so the 90th percentile is "
         "0.030/day against 0.07/day: the model lacks the spread of drug sensitivity Bozic et al. measured."
     ),
     "targeted.colorectal.resistant_by_5_6_months": (
-        "99% of treated patients carry resistant cells by 5.5 months: at 1e-9 x 50 resistant lineages per new cell "
+        "98% of treated patients carry resistant cells by 5.5 months: at 1e-9 x 50 resistant lineages per new cell "
         "(Bozic et al. 2013) every tumour of 1e9 cells or more holds some before treatment, as Bozic et al. "
         "predict. Diaz et al. measured KRAS-mutant DNA detectable in serum; the model has no ctDNA and no "
         "detection limit, so it compares presence with detection. This needs a ctDNA model, not a parameter."
     ),
     "adjuvant_colon.hazard_ratio": (
-        "Adjuvant chemotherapy barely changes the stage III course: HR about 1.0 with the second colorectal "
-        "calibration (0.93 with the first). In 1,305 stage III patients treated by surgery alone, 75% of the "
-        "distant lesions present at diagnosis are dormant cells, 59% of the distant lesions that later reach "
-        "detection were dormant at diagnosis (chemotherapy spares dormant cells by design), and 727 detectable "
-        "lesions were seeded after diagnosis by other metastases. Quadrupling the kill per cycle only moves the HR "
-        "to 0.93, and a kill cap of 2 log10 per cycle to 0.90: stronger chemotherapy also falls on the recurrences "
-        "the surgery-alone arm treats later. Even an adjuvant course that eradicates every growing lesion (a code "
-        "experiment) gives HR 0.72 and 12 points of 5-year survival, about Moertel's 11. The model needs that "
-        "asymmetry (micrometastases curable, macroscopic disease not), which Goldie-Coldman drug resistance gives "
-        "and the model has only for targeted therapy. A known failing target (docs/validation.md)."
+        "Not an independent check: evolution.chemo_resistance_rate_per_cell (1e-7) and "
+        "treatment.chemo_max_log10_kill_per_cycle (2) were chosen with this trial (HR 0.86 at the defaults). "
+        "Without chemotherapy resistance no setting of the kill gave the asymmetry Moertel's trial implies: "
+        "micrometastases curable by adjuvant chemotherapy, macroscopic recurrences not (docs/validation.md)."
     ),
     "adjuvant_colon.os5_surgery_alone": (
         "Compared exactly (no n in the row): the model's stage III patients are the stage III subset of a general "
-        "colorectal cohort, not trial entrants like Moertel's observation arm."
+        "colorectal cohort, not trial entrants like Moertel's observation arm; chosen with this trial "
+        "(see adjuvant_colon.hazard_ratio)."
     ),
     "adjuvant_colon.os5_adjuvant": (
-        "The model's adjuvant chemotherapy adds only one or two points of 5-year survival where Moertel's added "
-        "eleven (see adjuvant_colon.hazard_ratio)."
+        "Compared exactly (no n in the row); chemotherapy resistance and the kill cap were chosen with this trial "
+        "(see adjuvant_colon.hazard_ratio)."
     ),
     "doubling_time.lung_nsclc.stage_I": (
         "178 d against 207 d, compared exactly (n=149 but no spread): observed stage I NSCLC is diagnosed at a "
