@@ -241,7 +241,7 @@ def _cycle(st, P, C, t: float, agents: int) -> None:
             ln_kill += chemo_ln_kill(st, P, C, L, t, factor)
         if agents & (1 << TR_IMMUNO) and responder:
             ln_kill += C.immuno_ln_kill
-        if agents & (1 << TR_TARGETED) and st.t_resistant[L, RESIST_TARGETED] != -math.inf:
+        if agents & (1 << TR_TARGETED):
             ln_kill += targeted_ln_kill(st, P, C, L, t)
         kill(st, P, L, t, ln_kill)
         L += 1

@@ -25,7 +25,7 @@ from metastasim.anatomy.sites import BRAIN
 from metastasim.biology.evolution import draw_resistance_time, reschedule_resistance, resistant_fraction
 from metastasim.biology.growth import operational_time, size_before, specific_rate_at, time_to_size
 from metastasim.biology.shedding import flush, init_thresholds, lesion_size
-from metastasim.biology.traits import RESIST_CHEMO
+from metastasim.biology.traits import RESIST_CHEMO, RESIST_TARGETED
 from metastasim.clinic.burden import is_alive
 from metastasim.clinic.codes import LOG_TREATMENT_EFFECT
 from metastasim.clinic.log import log
@@ -159,8 +159,11 @@ def targeted_ln_kill(st, P, C, L: int, t: float) -> float:
     """Targeted-therapy kill of one cycle on sensitive cells: net regression at the published rate.
 
     The kill is sized so that the cells left regrow, by the lesion's own law, to exactly x·exp(-rate·cycle)
-    by the next cycle: sensitive cells shrink at the net rate whatever their growth speed.
+    by the next cycle: sensitive cells shrink at the net rate whatever their growth speed. A lesion of
+    resistant cells (a split subclone, or founded resistant) is not touched.
     """
+    if st.t_resistant[L, RESIST_TARGETED] == -math.inf:
+        return 0.0
     x = lesion_size(st, P, L, t)
     target = x * math.exp(-C.targeted_regression * C.cycle_days)
     start = size_before(P.law, st.rate[L], P.capacity_arg, P.exponent_arg, target, C.cycle_days)

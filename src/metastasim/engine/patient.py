@@ -133,19 +133,14 @@ class PatientSimulation:
         """Restore a patient written by :meth:`save`; continuing it gives the same result as never stopping."""
         with np.load(path) as data:
             meta = json.loads(str(data["_meta"]))
-            missing = [name for name in PatientState._fields if name not in data.files]
-            if missing:
+            lacking = [name for name in PatientState._fields if name not in data.files]
+            lacking += sorted(set(load_parameters(meta["cancer"]).values) - set(meta["values"]))
+            if lacking:
                 raise MetastasimError(
-                    f"{path} was saved by another version of metastasim (it lacks {', '.join(missing)}); "
+                    f"{path} was saved by another version of metastasim (it lacks {', '.join(lacking)}); "
                     "simulate the patient again with this version"
                 )
             state = PatientState(**{name: data[name].copy() for name in PatientState._fields})
-        lacking = sorted(set(load_parameters(meta["cancer"]).values) - set(meta["values"]))
-        if lacking:
-            raise MetastasimError(
-                f"{path} was saved by another version of metastasim (its parameters lack {', '.join(lacking)}); "
-                "simulate the patient again with this version"
-            )
         params = Parameters(meta["cancer"], meta["meta"], meta["values"])
         return cls(params, meta["seed"], meta["patient_id"], meta["years"], state, meta.get("natural_history", False))
 

@@ -202,8 +202,7 @@ class RecordBuilder:
         t_end = self.lesion_t_end[:, None]
         founded = o.t_resistant == -np.inf
         arisen = np.isfinite(o.t_resistant) & (o.t_resistant <= t_end)
-        cells = np.where(arisen, o.resistance_cells, 1.0)
-        frac = np.where(arisen, np.minimum(1.0, self.P.resistant_clone_founding_cells / np.maximum(cells, 1.0)), 0.0)
+        frac = np.where(arisen, np.minimum(1.0, self.P.resistant_clone_founding_cells / o.resistance_cells), 0.0)
         return np.where(founded, 1.0, frac)
 
     def patients(self) -> pd.DataFrame:
