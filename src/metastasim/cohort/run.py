@@ -136,12 +136,16 @@ def simulate_chunk_task(task: ChunkTask) -> dict[str, pa.Table]:
     """Simulate one chunk and return its tables (a top-level function, so workers can unpickle it).
 
     The tables go back as Arrow tables: the conversion runs in the worker, and the process that writes every
-    chunk to DuckDB then spends half the time per chunk that a DataFrame costs it.
+    chunk to DuckDB then spends half the time per chunk that a DataFrame costs it. They leave out the run_id
+    column, which the store fills with one constant (RunStore.append).
     """
     tables = simulate_tables(
         task.params, task.seed, task.first_patient_id, task.n_patients, task.years, task.run_id, task.events
     )
-    return {name: pa.Table.from_pandas(df, preserve_index=False) for name, df in tables.items()}
+    return {
+        name: pa.Table.from_pandas(df, columns=[c for c in df.columns if c != "run_id"], preserve_index=False)
+        for name, df in tables.items()
+    }
 
 
 def run_cohort(
