@@ -123,3 +123,29 @@ def test_recorded_sites_in_the_reference_are_model_sites_and_the_isolated_rows_s
         assert recorded["percent"].astype(float).sum() == pytest.approx(100.0, abs=0.2)
         winner = most_common_reference_site(cancer)
         assert winner.alone and winner.recorded_sites == SEER_SITES
+
+
+def test_clinical_summary_matches_pandas(tables, summary):
+    """Stage shares, 5-year survival by stage, routes and presentation, computed in DuckDB, equal pandas's."""
+    from metastasim.report.survival import survival_by_group_at
+
+    p = tables["patients"]
+    dx = p[p["day_diagnosis"].notna()]
+    for stage, share in summary["stage_at_diagnosis"].items():
+        assert share == pytest.approx(float((dx["seer_stage_observed"] == stage).mean()), abs=1e-12)
+    frame = dx.assign(years=dx["years_from_diagnosis"].astype(float), died=dx["died"].astype(float))
+    expected = survival_by_group_at(frame, "seer_stage_observed", 5.0)
+    assert len(expected) >= 2
+    for stage, value in summary["survival_5y_by_stage"].items():
+        if value is None:
+            assert not np.isfinite(expected.get(stage, np.nan))
+        else:
+            assert value == pytest.approx(expected[stage], abs=1e-12)
+    routes = dx["diagnosis_route"].astype(object).value_counts(normalize=True)
+    assert summary["diagnosis_route"] == pytest.approx({str(k): float(v) for k, v in routes.items()})
+    liver = dx[dx["sites_at_diagnosis"].fillna("").str.split(",").apply(lambda s: "liver" in s)]
+    assert len(liver) > 0
+    symptoms = liver["symptoms_at_diagnosis"].fillna("").str.split(",").explode()
+    counts = symptoms[symptoms != ""].value_counts() / len(liver)
+    for name, share in summary["symptoms_at_presentation_by_site"]["liver"].items():
+        assert share == pytest.approx(round(float(counts[name]), 3))

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from metastasim.anatomy.sites import SITES
-from metastasim.cohort.clinical_summary import CLINICAL_COLUMNS, clinical_summary
+from metastasim.cohort.clinical_summary import clinical_summary
 from metastasim.data.reference import REFERENCE_SITE_MAP, metastatic_site_rows, recorded_sites, reference_site
 from metastasim.units import DAYS_PER_YEAR
 
@@ -183,22 +183,11 @@ def _ctc(con: duckdb.DuckDBPyConnection, run_id: str, marks: list[int]) -> dict[
     return out
 
 
-def _diagnosed(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
-    """The diagnosed patients, with the columns the clinical summary reads; strings as categoricals (a byte a row)."""
-    columns = ", ".join(f'"{c}"' for c in CLINICAL_COLUMNS if c != "patient_id")
-    relation = con.sql(
-        f"SELECT {columns} FROM patients WHERE run_id = ? AND day_diagnosis IS NOT NULL ORDER BY patient_id",
-        params=[run_id],
-    )
-    to_arrow = getattr(relation, "to_arrow_table", None) or relation.arrow  # DuckDB 2 renamed arrow()
-    return to_arrow().to_pandas(strings_to_categorical=True)
-
-
 def summarise(run_info: dict[str, Any], con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Return the JSON-ready summary of one run from the ``patients`` and ``timeseries`` tables of `con`.
 
-    Counts, quantiles and means are computed in the database and only the diagnosed patients' clinical
-    columns are loaded, so memory stays bounded for cohorts of millions. `con` may be the run store's
+    Counts, quantiles and means are computed in the database, and survival curves load one stage's follow-up
+    times at a time, so memory stays bounded for cohorts of millions. `con` may be the run store's
     connection or one with in-memory tables registered under those names.
     """
     run_id = str(run_info["run_id"])
@@ -234,7 +223,7 @@ def summarise(run_info: dict[str, Any], con: duckdb.DuckDBPyConnection) -> dict[
         "ctc_per_7_5ml": _ctc(con, run_id, marks),
         "patients_over_lesion_capacity": int(over_capacity),
         **clinical_summary(
-            str(run_info["cancer"]), _diagnosed(con, run_id), n, {str(c): int(k) for c, k in deaths if c is not None},
+            str(run_info["cancer"]), con, run_id, n, {str(c): int(k) for c, k in deaths if c is not None},
             sum(int(k) for _, k in deaths),
         ),
         "disclaimer": "Educational and research simulation; not medical advice.",

@@ -30,7 +30,7 @@ _MAX_PLOT_POINTS = 2000  # per curve; a cohort of millions would otherwise give 
 
 
 @dataclass(frozen=True)
-class _Curve:
+class KaplanMeierCurve:
     """A fitted Kaplan–Meier curve of one group, as plain arrays (a step function, right-continuous)."""
 
     label: str
@@ -58,7 +58,7 @@ class _Curve:
             return math.nan, math.nan, math.nan
         return float(self.survival[i]), float(self.lower[i]), float(self.upper[i])
 
-    def thinned(self) -> _Curve:
+    def thinned(self) -> KaplanMeierCurve:
         """The same curve with at most ``_MAX_PLOT_POINTS`` points, for plotting."""
         if len(self.years) <= _MAX_PLOT_POINTS:
             return self
@@ -79,7 +79,7 @@ def _split(df: pd.DataFrame, group: str | None) -> list[tuple[str, pd.DataFrame]
 _Z_95 = 1.959963984540054  # standard normal quantile at 0.975
 
 
-def kaplan_meier(label: str, durations: np.ndarray, events: np.ndarray) -> _Curve:
+def kaplan_meier(label: str, durations: np.ndarray, events: np.ndarray) -> KaplanMeierCurve:
     """Kaplan–Meier curve with lifelines' default 95% interval (exponential Greenwood), computed with numpy.
 
     The same arithmetic as lifelines' KaplanMeierFitter (checked against it in the tests), in a few arrays
@@ -105,11 +105,11 @@ def kaplan_meier(label: str, durations: np.ndarray, events: np.ndarray) -> _Curv
         lower = np.nan_to_num(np.exp(-np.exp(np.log(-v) - spread)), nan=1.0)
         upper = np.nan_to_num(np.exp(-np.exp(np.log(-v) + spread)), nan=1.0)
     median = math.inf if survival[-1] > 0.5 else float(times[np.searchsorted(-survival, -0.5, side="left")])
-    return _Curve(label=label, durations=np.sort(durations), median=median, years=times, survival=survival,
+    return KaplanMeierCurve(label=label, durations=np.sort(durations), median=median, years=times, survival=survival,
                   lower=lower, upper=upper, at_risk=at_risk.astype(int))
 
 
-def _km_curves(df: pd.DataFrame, group: str | None, duration: str, event: str) -> Iterator[_Curve]:
+def _km_curves(df: pd.DataFrame, group: str | None, duration: str, event: str) -> Iterator[KaplanMeierCurve]:
     """Fit one Kaplan–Meier curve (95% CI, exponential Greenwood as lifelines) per group, one at a time."""
     columns = [duration, event] if group is None else [duration, event, group]
     for label, sub in _split(df[columns], group):
