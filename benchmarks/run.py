@@ -24,7 +24,10 @@ seed 1, 30 simulated years from the first malignant cell (``--years``), like ``b
    TMP/x.duckdb --years Y`` runs under a small wrapper process. The wrapper's
    ``getrusage(RUSAGE_CHILDREN).ru_maxrss`` is the kernel's peak RSS of the largest single process
    (the main process or a worker); psutil polling of ``VmHWM`` gives the peak of the main process and of
-   each worker separately, and the peak of their sum. Wall time, patients/s and the database size are
+   each worker separately, and the peak of their sum. That sum counts the pages the forked workers share with
+   the main process (compiled code, libraries) once per process, so the peak of the summed proportional set
+   sizes (PSS, ``/proc/PID/smaps_rollup``: shared pages divided among the processes sharing them) is printed
+   beside it as the memory the run takes from the machine. Wall time, patients/s and the database size are
    reported; a progress line is printed every ``--progress-seconds``. Before each size the database size
    is estimated from a 2,000-patient probe run, and the size is skipped if the disk of ``--db-dir``
    has too little free space.
@@ -283,6 +286,22 @@ def _hwm_mb(proc: Any) -> float:
     return float(proc.memory_info().rss) / 2**20
 
 
+def _pss_mb(pid: int, fallback_mb: float) -> float:
+    """Proportional set size of a process in MB (pages shared with other processes counted by share), else RSS.
+
+    Forked workers share the pages of the compiled code and libraries with the main process; a sum of RSS counts
+    those pages once per process, a sum of PSS counts them once in all.
+    """
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return fallback_mb
+
+
 class TreeMonitor:
     """Polls a process tree (wrapper → `metastasim run` → workers) for peak memory with psutil."""
 
@@ -297,6 +316,7 @@ class TreeMonitor:
         self.main_pid: int | None = None
         self.peak_mb: dict[int, float] = {}
         self.peak_total_mb = 0.0
+        self.peak_total_pss_mb = 0.0
         self.current_mb: dict[int, float] = {}
 
     def poll(self) -> None:
@@ -308,6 +328,7 @@ class TreeMonitor:
         except self.psutil.Error:
             return
         total = 0.0
+        total_pss = 0.0
         current: dict[int, float] = {}
         for proc in procs:
             try:
@@ -319,10 +340,12 @@ class TreeMonitor:
                 self.peak_mb[proc.pid] = max(self.peak_mb.get(proc.pid, 0.0), _hwm_mb(proc), rss)
                 current[proc.pid] = rss
                 total += rss
+                total_pss += _pss_mb(proc.pid, rss)
             except self.psutil.Error:
                 continue
         self.current_mb = current
         self.peak_total_mb = max(self.peak_total_mb, total)
+        self.peak_total_pss_mb = max(self.peak_total_pss_mb, total_pss)
 
     def main_peak_mb(self) -> float | None:
         """Peak RSS of the `metastasim run` process."""
@@ -392,6 +415,7 @@ def stored_run(n_patients: int, years: int, workers: int, db_dir: str, progress_
         "main_peak_mb": monitor.main_peak_mb(),
         "worker_peaks_mb": monitor.worker_peaks_mb(),
         "sum_of_processes_peak_mb": monitor.peak_total_mb if monitor.psutil else None,
+        "sum_of_processes_pss_peak_mb": monitor.peak_total_pss_mb if monitor.psutil else None,
         "database_mb": db_bytes / 2**20,
     }
 
@@ -423,7 +447,8 @@ def measure_memory(
             f"  {n:,} patients: {r['wall_seconds']:,.1f} s = {r['patients_per_second']:,.0f} patients/s; "
             f"peak RSS main {_mb(r['main_peak_mb'])}, workers {workers_text} MB, largest process "
             f"{r['largest_process_peak_mb']:,.0f} MB (rusage), "
-            f"all processes together {_mb(r['sum_of_processes_peak_mb'])}; "
+            f"all processes together {_mb(r['sum_of_processes_peak_mb'])} RSS, "
+            f"{_mb(r['sum_of_processes_pss_peak_mb'])} PSS (shared pages counted once); "
             f"database {r['database_mb'] / 1024:,.2f} GB"
         )
         bytes_per_patient = max(bytes_per_patient, r["database_mb"] * 2**20 / n)
@@ -536,7 +561,7 @@ def summary_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
                 f"stored run {m['patients']:,} patients, {m['workers']} workers",
                 f"{m['wall_seconds']:,.0f} s, {m['patients_per_second']:,.0f} patients/s; peak RSS main "
                 f"{_mb(m['main_peak_mb'])}, workers {workers} MB, largest {m['largest_process_peak_mb']:,.0f} MB, "
-                f"sum {_mb(m['sum_of_processes_peak_mb'])}",
+                f"sum {_mb(m['sum_of_processes_peak_mb'])} RSS, {_mb(m['sum_of_processes_pss_peak_mb'])} PSS",
             )
         )
     r = results.get("rng")
