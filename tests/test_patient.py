@@ -54,7 +54,9 @@ def test_lesions_are_addressable_by_organ():
     tables = sim.tables()
     expected = tables["lesions"].query("site == 'liver'").lesion_id.tolist()
     assert liver == expected and len(liver) > 0
-    assert sim.lesion_ids("primary") == [0]
+    # The primary is row 0; resistant subclones split off it by treatment live at the primary site too.
+    primary = tables["lesions"].query("site == 'primary'").lesion_id.tolist()
+    assert sim.lesion_ids("primary") == primary and primary[0] == 0
     with pytest.raises(MetastasimError, match="'liver'"):
         sim.lesion_ids("livr")
 

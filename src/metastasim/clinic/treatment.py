@@ -29,7 +29,14 @@ from metastasim.biology.traits import RESIST_CHEMO, RESIST_TARGETED
 from metastasim.clinic.burden import is_alive
 from metastasim.clinic.codes import LOG_TREATMENT_EFFECT
 from metastasim.clinic.log import log
-from metastasim.engine.scheduling import add_lesion_row, defer_seeding, pid, refresh_seeding, schedule
+from metastasim.engine.scheduling import (
+    add_lesion_row,
+    defer_seeding,
+    pid,
+    refresh_seeding,
+    schedule,
+    sentinel_changed,
+)
 from metastasim.engine.state import (
     ENDED_TREATMENT,
     PHASE_CLEARED,
@@ -50,14 +57,17 @@ CLONE_SALTS = np.array([0x5EED_C10E, 0x5EED_C4E0], np.uint64)
 def eradicate(st, P, L: int, t: float, cause: int) -> None:
     """Lesion L is gone at day t (killed or removed)."""
     flush(st, P, L, t)
+    was_growing = st.phase[L] == PHASE_GROWING
     st.phase[L] = PHASE_CLEARED
     st.t_clear[L] = t
     st.end_cause[L] = cause
     if st.t_treated[L] == math.inf:
         st.t_treated[L] = t
+    schedule(st, P, L)
     if st.node[L] >= 0 and st.node_lesion[st.node[L]] == L:
         st.node_lesion[st.node[L]] = -1
-    schedule(st, P, L)
+        if st.node[L] == 0 and was_growing:
+            sentinel_changed(st, P, t)
 
 
 @kernel

@@ -62,6 +62,7 @@ from metastasim.engine.scheduling import (
     refresh_seeding,
     reset_clinical_lesion,
     schedule,
+    sentinel_changed,
 )
 from metastasim.engine.scheduling import pid as patient_of
 from metastasim.engine.state import (
@@ -222,6 +223,8 @@ def _new_lesion(st, P, source: int, dest: int, t: float) -> None:
         schedule(st, P, n)
     else:
         _start_growth(st, P, n, t)
+        if node == 0:
+            sentinel_changed(st, P, t)
 
 
 @kernel
@@ -229,6 +232,8 @@ def _process(st, P, L: int, t: float) -> None:
     """Apply lesion L's pending event at day t (see the module docstring for the order)."""
     if st.phase[L] == PHASE_DORMANT:
         _start_growth(st, P, L, t)
+        if st.node[L] == 0 and st.node_lesion[0] == L:
+            sentinel_changed(st, P, t)
         return
     if t >= st.t_clear[L]:
         flush(st, P, L, t)
@@ -236,6 +241,8 @@ def _process(st, P, L: int, t: float) -> None:
         st.end_cause[L] = ENDED_IMMUNE
         if st.node[L] >= 0 and st.node_lesion[st.node[L]] == L:
             st.node_lesion[st.node[L]] = -1
+            if st.node[L] == 0:
+                sentinel_changed(st, P, t)
         schedule(st, P, L)
         return
     for i in range(N_TRAITS):

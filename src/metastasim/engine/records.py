@@ -264,6 +264,9 @@ class RecordBuilder:
                 "end_reason": categorical(s[:, S_END_REASON].astype(int), END_REASONS),
                 "n_lesions": np.bincount(pidx[o.t_born <= self.lesion_t_end], minlength=n),
                 "n_dormant_arrivals": s[:, S_DORMANT_ARRIVALS].astype(np.int64),
+            # Cells that lodged in a node already holding a growing deposit and joined it. The primary's cells bound
+            # for an involved sentinel node are thinned away unsimulated (engine.scheduling.refresh_seeding), so
+            # this counts the other arrivals only.
             "node_arrivals_joining_a_deposit": s[:, S_ABSORBED].astype(np.int64),
             "lesions_over_capacity": s[:, S_OVERFLOW].astype(np.int64),
                 "primary_cells_end": primary_cells_end,

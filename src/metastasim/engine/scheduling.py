@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from metastasim._jit import kernel
-from metastasim.anatomy.sites import PRIMARY
+from metastasim.anatomy.sites import DEST_REGIONAL, DEST_SENTINEL, PRIMARY
 from metastasim.biology.shedding import flush, next_seeding, set_coefficients
 from metastasim.biology.traits import N_TRAITS
 from metastasim.engine.queue import push
@@ -19,6 +19,7 @@ from metastasim.engine.state import (
     ENDED_NOT,
     PHASE_CLEARED,
     PHASE_DORMANT,
+    PHASE_GROWING,
     S_END_REASON,
     S_N_LESIONS,
     S_OVERFLOW,
@@ -60,13 +61,38 @@ def schedule(st, P, L: int) -> None:
 
 
 @kernel
+def sentinel_involved(st) -> bool:
+    """Whether the sentinel node holds a growing deposit (a cell lodging there then only joins it)."""
+    L = st.node_lesion[0]
+    return L >= 0 and st.phase[L] == PHASE_GROWING
+
+
+@kernel
 def refresh_seeding(st, P, L: int, t: float) -> None:
-    """Bring lesion L's thresholds up to day t, recompute its coefficients and its next seeding."""
+    """Bring lesion L's thresholds up to day t, recompute its coefficients and its next seeding.
+
+    While the sentinel node holds a growing deposit, the primary's seeding to it is thinned away: such a cell
+    would only join the deposit (two of every three seedings of a default colorectal patient were these), and
+    the primary's other destinations are unaffected because each has its own threshold. `sentinel_changed`
+    re-times the primary when the sentinel's state changes.
+    """
     flush(st, P, L, t)
     breached = st.scalars[S_T_BREACH] <= t
     set_coefficients(st, P, L, breached)
+    if st.site[L] == PRIMARY and sentinel_involved(st):
+        st.coefficient[L, DEST_SENTINEL] = 0.0
+        if st.node_lesion.shape[0] == 1:  # a one-node basin: the other regional route leads to the same node
+            st.coefficient[L, DEST_REGIONAL] = 0.0
     st.t_shed[L], st.dest_next[L] = next_seeding(st, P, L)
     schedule(st, P, L)
+
+
+@kernel
+def sentinel_changed(st, P, t: float) -> None:
+    """The sentinel node became involved or free at day t: re-time the next seeding of the primary's lesions."""
+    for L in range(int(st.scalars[S_N_LESIONS])):
+        if st.site[L] == PRIMARY and st.phase[L] == PHASE_GROWING:
+            refresh_seeding(st, P, L, t)
 
 
 @kernel
