@@ -53,12 +53,14 @@ from metastasim.clinic.staging import (
     seer_stage,
     stage_group,
 )
+from metastasim.cohort.chunks import simulate_tables
 from metastasim.engine.patient import PatientSimulation
 from metastasim.engine.state import (
     C_GROUP_OBS,
     C_M_OBS,
     C_N_OBS,
     C_T_OBS,
+    C_TARGETED_REGRESSION,
     PHASE_DORMANT,
     S_N_LESIONS,
     copy_state,
@@ -324,13 +326,31 @@ def _one_targeted_cycle(sim, params, doubling_days: float, cells: float) -> floa
 @pytest.mark.parametrize("cells", [1e6, 1e8, 1e10])
 @pytest.mark.parametrize("doubling_days", [400.0, 150.0, 15.0])
 def test_targeted_cycle_shrinks_sensitive_cells_at_the_published_rate(at_diagnosis, colorectal, cells, doubling_days):
-    """Bozic et al. 2013: sensitive cells regress at treatment.targeted_regression_per_day, so one cycle of
-    cycle_days changes their number by exp(-rate·cycle_days) whatever their own growth. Tolerance: 5% of that
-    log change. Doubling times 150-400 d span the colorectal IQR (112-404 d); 15 d is the fast tail (about
-    the 0.3rd percentile of the lognormal with log-sd 0.95 around 211 d)."""
-    expected = -colorectal["treatment.targeted_regression_per_day"] * colorectal["treatment.cycle_days"]
+    """Bozic et al. 2013: sensitive cells regress at the patient's own rate (drawn around
+    treatment.targeted_regression_per_day), so one cycle of cycle_days changes their number by
+    exp(-rate·cycle_days) whatever their own growth. Tolerance: 5% of that log change. Doubling times 150-400 d
+    span the colorectal IQR (112-404 d); 15 d is the fast tail (about the 0.3rd percentile of the lognormal with
+    log-sd 0.95 around 211 d)."""
+    rate = at_diagnosis.state.clinic[C_TARGETED_REGRESSION]
+    assert rate > 0.0
+    expected = -rate * colorectal["treatment.cycle_days"]
     got = _one_targeted_cycle(at_diagnosis, colorectal, doubling_days, cells)
     assert got == pytest.approx(expected, rel=0.05)
+
+
+def test_targeted_regression_rates_are_lognormal_around_the_published_median(colorectal):
+    """Each patient's rate is the median times exp(log_sd·z), z standard normal: with 4,000 patients the mean
+    of ln(rate / median) is within 4 standard errors (0.76/√4000 = 0.012) of 0 and its sd within 4 standard
+    errors (0.76/√8000 = 0.0085) of log_sd; with log_sd 0 every patient has the median."""
+    median = colorectal["treatment.targeted_regression_per_day"]
+    log_sd = colorectal["treatment.targeted_regression_log_sd"]
+    patients = simulate_tables(colorectal, 1, 0, 4000, 1, "t", with_events=False)["patients"]
+    logs = np.log(patients["targeted_regression_per_day"].to_numpy() / median)
+    assert abs(logs.mean()) < 4 * log_sd / math.sqrt(4000)
+    assert abs(logs.std(ddof=1) - log_sd) < 4 * log_sd / math.sqrt(8000)
+    fixed = colorectal.with_overrides({"treatment.targeted_regression_log_sd": 0.0})
+    same = simulate_tables(fixed, 1, 0, 200, 1, "t", with_events=False)["patients"]["targeted_regression_per_day"]
+    assert np.all(same.to_numpy() == median)
 
 
 # --- imaging: sensitivity by size ------------------------------------------------------------------------

@@ -94,6 +94,7 @@ class ClinicParams(NamedTuple):
     second_line_factor: float
     target_share: float
     targeted_regression: float
+    targeted_regression_log_sd: float
     immuno_response: float
     immuno_ln_kill: float
     immuno_max_cycles: int
@@ -252,6 +253,7 @@ def build_clinic_params(params: Parameters, active: bool = True) -> ClinicParams
         second_line_factor=float(p["treatment.second_line_factor"]),
         target_share=float(p["treatment.target_share"]),
         targeted_regression=float(p["treatment.targeted_regression_per_day"]),
+        targeted_regression_log_sd=float(p["treatment.targeted_regression_log_sd"]),
         immuno_response=float(p["treatment.immunotherapy_response_rate"]),
         immuno_ln_kill=float(p["treatment.immunotherapy_log10_kill_per_cycle"]) * ln10,
         immuno_max_cycles=int(p["treatment.immunotherapy_max_cycles"]),

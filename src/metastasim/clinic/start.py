@@ -41,6 +41,7 @@ from metastasim.engine.state import (
     C_T_REMISSION,
     C_T_TRUE,
     C_TARGET_POSITIVE,
+    C_TARGETED_REGRESSION,
 )
 from metastasim.rng.philox import exponential, standard_normal, uniform
 from metastasim.rng.streams import (
@@ -52,6 +53,7 @@ from metastasim.rng.streams import (
     ST_SEX,
     ST_SYMPTOM_THRESHOLD,
     ST_TARGET,
+    ST_TARGETED_SENSITIVITY,
 )
 from metastasim.units import DAYS_PER_YEAR
 
@@ -60,7 +62,7 @@ ROOT = np.uint64(1)
 
 @kernel
 def start_clinic(st, P, C) -> None:
-    """Draw the person's age, sex, other-cause death, symptom thresholds and programme participation."""
+    """Draw the person's age, sex, other-cause death, symptom thresholds, screening and drug sensitivity."""
     st.clinic[:] = 0.0
     st.clinic_t[:] = math.inf
     st.symptom_day[:] = math.inf
@@ -87,6 +89,8 @@ def start_clinic(st, P, C) -> None:
         z = standard_normal(keys[ST_SYMPTOM_THRESHOLD], patient, ROOT, s)
         st.symptom_threshold[s] = C.symptom_threshold_cells[s] * math.exp(C.symptom_log_sd * z)
     st.clinic[C_TARGET_POSITIVE] = 1.0 if uniform(keys[ST_TARGET], patient, ROOT, 0) < C.target_share else 0.0
+    z = standard_normal(keys[ST_TARGETED_SENSITIVITY], patient, ROOT, 0)
+    st.clinic[C_TARGETED_REGRESSION] = C.targeted_regression * math.exp(C.targeted_regression_log_sd * z)
     st.clinic[C_IMMUNO_RESPONDER] = (
         1.0 if uniform(keys[ST_IMMUNE_RESPONSE], patient, ROOT, 0) < C.immuno_response else 0.0
     )

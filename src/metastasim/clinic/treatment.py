@@ -38,6 +38,7 @@ from metastasim.engine.scheduling import (
     sentinel_changed,
 )
 from metastasim.engine.state import (
+    C_TARGETED_REGRESSION,
     ENDED_TREATMENT,
     PHASE_CLEARED,
     PHASE_GROWING,
@@ -166,7 +167,7 @@ def chemo_ln_kill(st, P, C, L: int, t: float, factor: float) -> float:
 
 @kernel
 def targeted_ln_kill(st, P, C, L: int, t: float) -> float:
-    """Targeted-therapy kill of one cycle on sensitive cells: net regression at the published rate.
+    """Targeted-therapy kill of one cycle on sensitive cells: net regression at the patient's own rate.
 
     The kill is sized so that the cells left regrow, by the lesion's own law, to exactly x·exp(-rate·cycle)
     by the next cycle: sensitive cells shrink at the net rate whatever their growth speed. A lesion of
@@ -175,7 +176,7 @@ def targeted_ln_kill(st, P, C, L: int, t: float) -> float:
     if st.t_resistant[L, RESIST_TARGETED] == -math.inf:
         return 0.0
     x = lesion_size(st, P, L, t)
-    target = x * math.exp(-C.targeted_regression * C.cycle_days)
+    target = x * math.exp(-st.clinic[C_TARGETED_REGRESSION] * C.cycle_days)
     start = size_before(P.law, st.rate[L], P.capacity_arg, P.exponent_arg, target, C.cycle_days)
     return math.log(x / start) if start < x else 0.0
 

@@ -53,6 +53,7 @@ from metastasim.engine.state import (
     C_T_REMISSION,
     C_T_TRUE,
     C_TARGET_POSITIVE,
+    C_TARGETED_REGRESSION,
 )
 from metastasim.units import DAYS_PER_YEAR
 
@@ -139,6 +140,7 @@ def clinical_columns(clinic: np.ndarray, t_end: np.ndarray, symptom_day: np.ndar
         "nodes_involved_observed": np.where(diagnosed, c[:, C_NODES_OBS], np.nan),
         "nodes_involved_true": np.where(diagnosed, c[:, C_NODES_TRUE], np.nan),
         "target_positive": c[:, C_TARGET_POSITIVE] > 0,
+        "targeted_regression_per_day": c[:, C_TARGETED_REGRESSION],
         "immunotherapy_responder": c[:, C_IMMUNO_RESPONDER] > 0,
         "day_first_treatment": _nan_inf(c[:, C_T_FIRST_TREATMENT]),
         "day_remission": _nan_inf(c[:, C_T_REMISSION]),

@@ -99,8 +99,9 @@ ENDED_NAMES = ("", "immune system", "treatment", "surgery")
     C_STOP_AT_DIAGNOSIS,
     C_STOPPED,
     C_DRAW_N,
-) = range(47)
-N_CLINIC = 47
+    C_TARGETED_REGRESSION,
+) = range(48)
+N_CLINIC = 48
 LOG_CAPACITY = 4096
 
 

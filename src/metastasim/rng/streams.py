@@ -43,6 +43,7 @@ STREAM_NAMES: tuple[str, ...] = (
     "treatment.extinction",
     "treatment.surgery",
     "treatment.toxicity",
+    "treatment.targeted_sensitivity",
 )
 
 
@@ -75,6 +76,7 @@ ST_IMMUNE_RESPONSE = 24
 ST_EXTINCTION = 25
 ST_SURGERY = 26
 ST_TOXICITY = 27
+ST_TARGETED_SENSITIVITY = 28
 
 
 def _splitmix64(x: int) -> int:
