@@ -31,6 +31,7 @@ from metastasim.cohort.trial import TrialSpec, run_trial
 from metastasim.engine.kernel_params import build_kernel_params
 from metastasim.experiments.inefficiency import LUZZI_MEASURES, compare_with_luzzi, run_inefficiency
 from metastasim.params.load import Parameters, load_parameters
+from metastasim.report.survival import kaplan_meier
 from metastasim.units import DAYS_PER_YEAR
 from metastasim.validation.mechanism_targets import GrowthTarget, ImagingTarget
 from metastasim.validation.suite import Result
@@ -348,6 +349,62 @@ def immunotherapy_results(targets: list[Target], tables: dict[str, pd.DataFrame]
     responded = resp[detail.isin(RESPONSE_DETAILS).to_numpy() & (resp["day"].to_numpy() < first_progression)]
     hits = responded["patient_id"].nunique()
     return [share_result(t, float(hits), len(start)) for t in targets]
+
+
+def _from_immunotherapy_start(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per patient who started first-line immunotherapy: days from the start to progression or death, and death.
+
+    Progression is the first response scan that reads progression after the start. Patients alive at the end of
+    their course are censored then.
+    """
+    ev, pts = tables["events"], tables["patients"].set_index("patient_id")
+    start = _first_day(ev, "treatment_start", "immunotherapy begins (line 1)")
+    resp = ev[(ev["event"] == "response") & ev["patient_id"].isin(start.index)]
+    resp = resp[(resp["day"].to_numpy() > resp["patient_id"].map(start).to_numpy())
+                & (resp["detail"].astype(str) == PROGRESSION_DETAIL).to_numpy()]
+    progression = resp.groupby("patient_id")["day"].min().reindex(start.index)
+    died = pts.loc[start.index, "died"].astype(bool).to_numpy()
+    end = pts.loc[start.index, "day_end"].to_numpy(float)
+    pfs_day = np.fmin(progression.to_numpy(float), end)  # fmin skips NaN: no progression -> death or censoring
+    pfs_event = (progression.notna().to_numpy() & (progression.to_numpy(float) <= end)) | died
+    return pd.DataFrame({
+        "pfs_days": pfs_day - start.to_numpy(float), "pfs_event": pfs_event.astype(float),
+        "os_days": end - start.to_numpy(float), "died": died.astype(float),
+    }, index=start.index)
+
+
+def median_survival_result(target: Target, days: np.ndarray, events: np.ndarray) -> Result:
+    """Kaplan–Meier median of `days` with the 95% interval read off the curve's pointwise band.
+
+    The interval holds the days at which the band contains 0.5: from the first day its lower edge falls to 0.5
+    to the first day its upper edge does (Brookmeyer and Crowley's construction).
+    """
+    curve = kaplan_meier("all", np.asarray(days, float), np.asarray(events, float))
+    below = np.flatnonzero(curve.lower <= 0.5)
+    low = float(curve.years[below[0]]) if len(below) else math.inf
+    above = np.flatnonzero(curve.upper <= 0.5)
+    high = float(curve.years[above[0]]) if len(above) else math.inf
+    return Result(target, curve.median, low, high, len(days))
+
+
+def immunotherapy_survival_results(
+    targets: list[Target],
+    larkin_arm: dict[str, pd.DataFrame],
+    cohort_with_rate: Callable[[float], dict[str, pd.DataFrame]],
+) -> list[Result]:
+    """Median PFS on the default (nivolumab + ipilimumab) arm; 12-month OS of arms given each drug's response rate."""
+    out: list[Result] = []
+    for t in targets:
+        if t.key == "median_pfs":
+            f = _from_immunotherapy_start(larkin_arm)
+            out.append(median_survival_result(t, f["pfs_days"].to_numpy(), f["pfs_event"].to_numpy()))
+        else:
+            rate = float(t.key.split(":")[1])
+            f = _from_immunotherapy_start(cohort_with_rate(rate))
+            curve = kaplan_meier("all", f["os_days"].to_numpy() / DAYS_PER_YEAR, f["died"].to_numpy())
+            s, lo, hi = curve.at(1.0)
+            out.append(Result(t, s, lo, hi, len(f)))
+    return out
 
 
 def operative_mortality_result(target: Target, tables: dict[str, pd.DataFrame]) -> Result:

@@ -514,6 +514,60 @@ def immunotherapy_targets() -> list[Target]:
     ]
 
 
+#: Days in a month, for survival figures published in months.
+DAYS_PER_MONTH = 365.25 / 12
+
+
+def immunotherapy_survival_targets() -> list[Target]:
+    """Survival on first-line immunotherapy of advanced melanoma: progression-free and overall survival.
+
+    Larkin et al. 2015 (nivolumab + ipilimumab, the response rate the model's default immunotherapy takes): median
+    progression-free survival 11.5 months. KEYNOTE-006 (Robert et al. 2015): 12-month overall survival 0.741 with
+    pembrolizumab and 0.582 with ipilimumab; the model is given each drug's response rate from the same row and
+    the survival is its outcome. The rows give no confidence interval or n for these figures: exact values.
+    """
+    larkin = _treatment_row(
+        "immunotherapy (melanoma)", "objective response rate nivolumab+ipilimumab / nivolumab / ipilimumab"
+    )
+    pfs_months = float(str(larkin["context"]).split("median PFS")[1].split("/")[0])
+    out = [
+        Target(
+            id="immunotherapy.melanoma.median_pfs_nivo_ipi",
+            cancer="melanoma",
+            kind="immunotherapy",
+            key="median_pfs",
+            what="median progression-free survival from the start of first-line immunotherapy (progression on a "
+            "response scan, or death)",
+            published=pfs_months * DAYS_PER_MONTH,
+            low=pfs_months * DAYS_PER_MONTH,
+            high=pfs_months * DAYS_PER_MONTH,
+            uncertainty="no interval in the row: the exact value (11.5 months)",
+            source=str(larkin["source"]),
+            unit="days",
+        )
+    ]
+    keynote = _treatment_row("immunotherapy (melanoma)", "objective response rate pembrolizumab / ipilimumab")
+    survival = [float(x) for x in str(keynote["context"]).split("12-month OS")[1].split("/")]
+    response = [float(x) for x in str(keynote["value"]).split("/")]
+    for drug, os12, rate in zip(("pembrolizumab", "ipilimumab"), survival, response, strict=True):
+        out.append(
+            Target(
+                id=f"immunotherapy.melanoma.os12_{drug}",
+                cancer="melanoma",
+                kind="immunotherapy",
+                key=f"os12:{rate}",
+                what=f"overall survival 12 months after the start of first-line immunotherapy, with {drug}'s "
+                f"response rate ({rate:.3f}) as the model's response rate",
+                published=os12,
+                low=os12,
+                high=os12,
+                uncertainty="no n in the row: the exact value",
+                source=str(keynote["source"]),
+            )
+        )
+    return out
+
+
 def operative_mortality_target() -> Target:
     """Operative mortality of liver resection for colorectal metastases (Fong et al. 1999): Wilson from its n."""
     row = _treatment_row("surgery", "operative mortality (liver resection for colorectal metastases)")

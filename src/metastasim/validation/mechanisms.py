@@ -241,6 +241,13 @@ def mechanism_results(
         say(f"mechanisms: melanoma, {patients} patients, immunotherapy alone for stage IV")
         tables = _cohort(params_of("melanoma", sims.IMMUNOTHERAPY_ARM), patients, seed)
         out += sims.immunotherapy_results(tg.immunotherapy_targets(), tables)
+
+        def with_rate(rate: float) -> dict[str, pd.DataFrame]:
+            say(f"mechanisms: melanoma, {patients} patients, immunotherapy alone with response rate {rate}")
+            arm = {**sims.IMMUNOTHERAPY_ARM, "treatment.immunotherapy_response_rate": rate}
+            return _cohort(params_of("melanoma", arm), patients, seed)
+
+        out += sims.immunotherapy_survival_results(tg.immunotherapy_survival_targets(), tables, with_rate)
         out += growth_of("melanoma", tables)
     return out
 
