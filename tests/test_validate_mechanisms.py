@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.stats import binomtest
 
@@ -37,6 +38,7 @@ def _all_targets() -> list[Target]:
         *tg.targeted_targets(),
         *tg.adjuvant_colon_targets(),
         *tg.immunotherapy_targets(),
+        *tg.immunotherapy_survival_targets(),
         tg.operative_mortality_target(),
     ]
 
@@ -188,6 +190,44 @@ def test_bootstrap_mean_covers_the_true_mean_about_95_percent_of_the_time():
         for _, lo, hi in (sims.bootstrap_mean(rng.normal(5.0, 2.0, 100), seed=k, resamples=500) for k in range(400))
     )
     assert abs(hits / 400 - 0.95) <= 3 * 0.011
+
+
+def test_immunotherapy_survival_targets_read_their_rows():
+    """Median PFS 11.5 months (Larkin 2015) in days; 12-month OS with each KEYNOTE-006 drug's response rate."""
+    pfs, pembro, ipi = tg.immunotherapy_survival_targets()
+    assert pfs.published == pytest.approx(11.5 * 365.25 / 12) and pfs.unit == "days"
+    assert (pembro.published, pembro.key) == (pytest.approx(0.741), "os12:0.337")
+    assert (ipi.published, ipi.key) == (pytest.approx(0.582), "os12:0.119")
+
+
+def test_median_survival_result_covers_the_true_median_about_95_percent_of_the_time():
+    """300 samples of 150 Exp(1) times, a third censored at random (seed 3): the band-based interval covers ln 2
+    within 3 binomial SE (0.0126) of 0.95 or more."""
+    rng = np.random.Generator(np.random.Philox(3))
+    target = tg.immunotherapy_survival_targets()[0]
+    hits = 0
+    for _ in range(300):
+        death, censor = rng.standard_exponential(150), rng.standard_exponential(150) * 2.0
+        r = sims.median_survival_result(target, np.minimum(death, censor), (death <= censor).astype(float))
+        hits += r.sim_low <= math.log(2.0) <= r.sim_high
+    assert hits / 300 >= 0.95 - 3 * 0.0126
+
+
+def test_progression_free_days_count_from_the_start_of_immunotherapy():
+    """Three patients: progression on a scan, censored alive, dead without a progression scan."""
+    start, scan, resp = "treatment_start", "response", "immunotherapy begins (line 1)"
+    events = pd.DataFrame({
+        "patient_id": [1, 1, 1, 2, 2, 3],
+        "event": [start, scan, scan, start, scan, start],
+        "day": [100.0, 180.0, 250.0, 50.0, 200.0, 10.0],
+        "detail": [resp, "response scan: partial response", sims.PROGRESSION_DETAIL, resp,
+                   "response scan: stable disease", resp],
+    })
+    patients = pd.DataFrame({"patient_id": [1, 2, 3], "died": [True, False, True], "day_end": [400.0, 500.0, 40.0]})
+    f = sims._from_immunotherapy_start({"events": events, "patients": patients})
+    assert f.loc[1].tolist() == [150.0, 1.0, 300.0, 1.0]
+    assert f.loc[2].tolist() == [450.0, 0.0, 450.0, 0.0]
+    assert f.loc[3].tolist() == [30.0, 1.0, 30.0, 1.0]
 
 
 def test_share_result_has_exact_bounds_when_all_or_none_are_hits():
