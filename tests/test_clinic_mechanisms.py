@@ -555,3 +555,25 @@ def test_observed_stage_at_diagnosis_is_consistent_with_its_tnm(at_diagnosis):
     st, C = at_diagnosis.state, at_diagnosis.C
     T, N, M = (int(st.clinic[i]) for i in (C_T_OBS, C_N_OBS, C_M_OBS))
     assert int(st.clinic[C_GROUP_OBS]) == stage_group(C.group_rule, T, N, M)
+
+
+def test_only_resection_candidates_have_their_metastases_resected(colorectal):
+    """A patient is a resection candidate by one draw of its own stream; the courses of candidates are the same
+    whatever the share, so the patients resected at a share of 0.25 are exactly those resected at a share of 1
+    whose draw is below 0.25 (seed 1, 3,000 patients)."""
+    from metastasim.engine.kernel_params import build_kernel_params
+    from metastasim.rng.philox import uniform
+    from metastasim.rng.streams import ST_RESECTION_CANDIDATE
+
+    def resected(share: float) -> set[int]:
+        params = colorectal.with_overrides({"treatment.resection_candidate_share": share})
+        les = simulate_tables(params, 1, 0, 3000, 30, "t", with_events=False)["lesions"]
+        organ = les["site"].astype(str).isin(["liver", "lung"]) & (les["ended_by"].astype(str) == "surgery")
+        return set(les.loc[organ, "patient_id"].tolist())
+
+    key = build_kernel_params(colorectal, 1).stream_keys[ST_RESECTION_CANDIDATE]
+    everyone, quarter = resected(1.0), resected(0.25)
+    assert len(everyone) > 100
+    candidates = {p for p in everyone if uniform(key, np.int64(p), np.uint64(1), 0) < 0.25}
+    assert quarter == candidates
+    assert resected(0.0) == set()

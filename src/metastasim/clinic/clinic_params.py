@@ -106,6 +106,7 @@ class ClinicParams(NamedTuple):
     margin_positive: float
     residual_fraction: float
     max_resectable: int
+    resection_candidate_share: float
     micro_cells: float  # cells of a 0.2 mm deposit
 
 
@@ -269,6 +270,7 @@ def build_clinic_params(params: Parameters, active: bool = True) -> ClinicParams
         margin_positive=float(p["treatment.positive_margin_probability"]),
         residual_fraction=float(p["treatment.residual_fraction"]),
         max_resectable=int(p["treatment.max_resectable_metastases"]),
+        resection_candidate_share=float(p["treatment.resection_candidate_share"]),
         micro_cells=cells_for_diameter(0.2, cpc),
     )
 

@@ -79,6 +79,7 @@ from metastasim.engine.state import (
 )
 from metastasim.rng.philox import uniform
 from metastasim.rng.streams import (
+    ST_RESECTION_CANDIDATE,
     ST_SURGERY,
     ST_TOXICITY,
 )
@@ -110,8 +111,15 @@ def _choose_plan(st, C, t: float) -> None:
 
 
 @kernel
-def _resectable_organ(st, C, t: float) -> int:
-    """The organ (liver or lung) holding every detected distant lesion, if there are few enough; else -1."""
+def _resectable_organ(st, P, C, t: float) -> int:
+    """The organ (liver or lung) holding every detected distant lesion, if there are few enough; else -1.
+
+    Only a resection candidate is considered: a share of patients (one draw per patient, so a patient resected
+    once stays a candidate at recurrence) whose tumour's position, the liver left after resection and whose
+    fitness allow the operation, which a count of lesions does not capture.
+    """
+    if uniform(P.stream_keys[ST_RESECTION_CANDIDATE], pid(st), ROOT, 0) >= C.resection_candidate_share:
+        return -1
     organ = -1
     count = 0
     for L in range(int(st.scalars[S_N_LESIONS])):
@@ -323,7 +331,7 @@ def treat(st, P, C, t: float) -> None:
         st.clinic[C_STEP] = STEP_RADIATION
         organ = -1
         if metastatic:
-            organ = _resectable_organ(st, C, t) if plan & (1 << TR_METASTASECTOMY) else -1
+            organ = _resectable_organ(st, P, C, t) if plan & (1 << TR_METASTASECTOMY) else -1
             if organ < 0:
                 st.clinic[C_STEP] = STEP_SYSTEMIC
                 step = STEP_SYSTEMIC

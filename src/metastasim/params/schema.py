@@ -491,6 +491,13 @@ _SPECS: tuple[ParamSpec, ...] = (
     _f("treatment.metastasectomy_mortality", "1", 0.0, 0.5, "operative mortality of resecting metastases"),
     _f("treatment.positive_margin_probability", "1", 0.0, 1.0, "chance that surgery leaves cells behind"),
     _f("treatment.residual_fraction", "1", 0.0, 1.0, "share of the primary's cells left by a positive margin"),
+    _f(
+        "treatment.resection_candidate_share",
+        "1",
+        0.0,
+        1.0,
+        "share of patients whose metastases, if few and in one organ, can be resected",
+    ),
     ParamSpec(
         "treatment.max_resectable_metastases",
         "lesions",

@@ -44,6 +44,7 @@ STREAM_NAMES: tuple[str, ...] = (
     "treatment.surgery",
     "treatment.toxicity",
     "treatment.targeted_sensitivity",
+    "treatment.resection_candidate",
 )
 
 
@@ -77,6 +78,7 @@ ST_EXTINCTION = 25
 ST_SURGERY = 26
 ST_TOXICITY = 27
 ST_TARGETED_SENSITIVITY = 28
+ST_RESECTION_CANDIDATE = 29
 
 
 def _splitmix64(x: int) -> int:
