@@ -113,14 +113,14 @@ FAILURE_NOTES: dict[str, str] = {
         "occult metastases; the gap is 12%."
     ),
     "targeted.colorectal.regression_p10": (
-        "Every patient's sensitive cells regress at the same treatment.targeted_regression_per_day = 0.03, so the "
-        "spread between patients comes only from resistant subclones regrowing during the course: the lowest "
-        "decile's burden falls at only 0.005/day where Bozic et al. saw at least 0.01/day. Patient-to-patient "
-        "variation of drug sensitivity is not modelled."
+        "Each patient's sensitive cells regress at their own rate (median 0.03/day, log-sd 0.76 from Bozic's own "
+        "10th-90th percentiles), but the observed burden of the slowest decile falls at only 0.005/day: almost every "
+        "treated patient carries resistant subclones (see resistant_by_5_6_months), whose regrowth during the course "
+        "offsets the regression of the sensitive cells."
     ),
     "targeted.colorectal.regression_p90": (
-        "No burden can fall faster than its sensitive cells, which all fall at 0.03/day, so the 90th percentile is "
-        "0.030/day against 0.07/day: the model lacks the spread of drug sensitivity Bozic et al. measured."
+        "0.049/day against 0.07/day: the fastest decile's sensitive cells regress at about 0.08/day, but resistant "
+        "subclones regrowing during the course lower the burden's net rate."
     ),
     "targeted.colorectal.resistant_by_5_6_months": (
         "98% of treated patients carry resistant cells by 5.5 months: at 1e-9 x 50 resistant lineages per new cell "
@@ -130,18 +130,20 @@ FAILURE_NOTES: dict[str, str] = {
     ),
     "adjuvant_colon.hazard_ratio": (
         "Not an independent check: evolution.chemo_resistance_rate_per_cell (1e-7) and "
-        "treatment.chemo_max_log10_kill_per_cycle (2) were chosen with this trial (HR 0.86 at the defaults). "
-        "Without chemotherapy resistance no setting of the kill gave the asymmetry Moertel's trial implies: "
-        "micrometastases curable by adjuvant chemotherapy, macroscopic recurrences not (docs/validation.md)."
+        "treatment.chemo_max_log10_kill_per_cycle (2) were chosen with this trial. Without chemotherapy resistance "
+        "no setting of the kill gave the asymmetry Moertel's trial implies: micrometastases curable by adjuvant "
+        "chemotherapy, macroscopic recurrences not (docs/validation.md)."
     ),
     "adjuvant_colon.os5_surgery_alone": (
-        "Compared exactly (no n in the row): the model's stage III patients are the stage III subset of a general "
-        "colorectal cohort, not trial entrants like Moertel's observation arm; chosen with this trial "
-        "(see adjuvant_colon.hazard_ratio)."
+        "Compared exactly (no n in the row). The model's stage III patients are the stage III subset of a general "
+        "colorectal cohort, not trial entrants like Moertel's observation arm, and their recurrences are treated "
+        "as today (resection for a quarter of patients, chemotherapy, anti-EGFR), not as in the 1980s. The "
+        "survival moved from 54% to 49% when metastasectomy was limited to resection candidates (2026-11-25)."
     ),
     "adjuvant_colon.os5_adjuvant": (
         "Compared exactly (no n in the row); chemotherapy resistance and the kill cap were chosen with this trial "
-        "(see adjuvant_colon.hazard_ratio)."
+        "before metastasectomy was limited to resection candidates, which lowered both arms' survival "
+        "(see adjuvant_colon.os5_surgery_alone)."
     ),
     "doubling_time.lung_nsclc.stage_I": (
         "178 d against 207 d, compared exactly (n=149 but no spread): observed stage I NSCLC is diagnosed at a "
@@ -165,9 +167,16 @@ FAILURE_NOTES: dict[str, str] = {
         "cancers' measured growth, and the cancers that surface between screens are the fastest of the model's."
     ),
     "growth.melanoma.metastasis_rate": (
-        "Bozic's 0.01/day was measured on melanoma metastases, but the model uses it for the primary (69 d "
-        "doubling) and then multiplies metastases' growth by the default growth.site_rate_factor 2.2; patients "
-        "whose metastases are found also have faster tumours (median drawn doubling time 44 d): 0.031/day."
+        "Bozic's 0.01/day was measured on melanoma metastases; since 2026-11-25 the primary doubles in 152 d so "
+        "that metastases, grown growth.site_rate_factor (2.2) times faster, double in Bozic's 69 d at the reference "
+        "size. Measured metastases still grow faster (about 0.02/day): they are measured below the reference size, "
+        "where the Gompertz law is faster, and patients whose metastases are found have faster tumours than the "
+        "median."
+    ),
+    "immunotherapy.melanoma.median_pfs_nivo_ipi": (
+        "Progression-free survival on first-line immunotherapy is shorter than Larkin's 11.5 months. Metastases "
+        "that the model's responders do not shrink (non-responders, and lesions the response spares) progress at "
+        "the first response scan; the model's immunotherapy has no durable stable disease."
     ),
 }
 
