@@ -174,9 +174,10 @@ FAILURE_NOTES: dict[str, str] = {
         "median."
     ),
     "immunotherapy.melanoma.median_pfs_nivo_ipi": (
-        "Progression-free survival on first-line immunotherapy is shorter than Larkin's 11.5 months. Metastases "
-        "that the model's responders do not shrink (non-responders, and lesions the response spares) progress at "
-        "the first response scan; the model's immunotherapy has no durable stable disease."
+        "About 6 months against Larkin's 11.5. The model's non-responders progress at the first response scan "
+        "(median 63 days: immunotherapy does not slow their growth, so none has lasting stable disease), and about "
+        "14% of responders have progressed by 6 months (new lesions); with 58% responders the median falls near 6 "
+        "months (3,000 melanoma patients, 251 treated, seed 1)."
     ),
 }
 
