@@ -138,7 +138,8 @@ FAILURE_NOTES: dict[str, str] = {
         "Compared exactly (no n in the row). The model's stage III patients are the stage III subset of a general "
         "colorectal cohort, not trial entrants like Moertel's observation arm, and their recurrences are treated "
         "as today (resection for a quarter of patients, chemotherapy, anti-EGFR), not as in the 1980s. The "
-        "survival moved from 54% to 49% when metastasectomy was limited to resection candidates (2026-11-25)."
+        "survival fell from 54% to 44% on 2026-11-25, when metastasectomy was limited to resection candidates and "
+        "the Luzzi-derived parameters changed the course without a colorectal refit."
     ),
     "adjuvant_colon.os5_adjuvant": (
         "Compared exactly (no n in the row); chemotherapy resistance and the kill cap were chosen with this trial "
