@@ -376,6 +376,17 @@ def _treatment_row(therapy: str, parameter: str) -> pd.Series:
     return hit.iloc[0]
 
 
+def _exact_target(
+    target_id: str, cancer: str, kind: str, key: str, what: str, value: float, row: pd.Series,
+    uncertainty: str = "no n in the row: the exact value", unit: str = "share",
+) -> Target:
+    """A target compared with its exact published value (its row gives no n or interval)."""
+    return Target(
+        id=target_id, cancer=cancer, kind=kind, key=key, what=what, published=value, low=value, high=value,
+        uncertainty=uncertainty, source=str(row["source"]), unit=unit,
+    )
+
+
 def targeted_targets() -> list[Target]:
     """Targeted therapy of colorectal cancer: regression on the drug and resistance.
 
@@ -426,17 +437,9 @@ def targeted_targets() -> list[Target]:
     row = _treatment_row("targeted", "resistant clones pre-exist")
     p = float(row["value"])
     out.append(
-        Target(
-            id="targeted.colorectal.resistant_by_5_6_months",
-            cancer="colorectal",
-            kind="targeted",
-            key="resistant",
-            what=f"share of patients on the targeted drug with resistant cells by 5.5 months ({row['context']})",
-            published=p,
-            low=p,
-            high=p,
-            uncertainty="no n in the row: the exact value",
-            source=str(row["source"]),
+        _exact_target(
+            "targeted.colorectal.resistant_by_5_6_months", "colorectal", "targeted", "resistant",
+            f"share of patients on the targeted drug with resistant cells by 5.5 months ({row['context']})", p, row,
         )
     )
     return out
@@ -531,19 +534,11 @@ def immunotherapy_survival_targets() -> list[Target]:
     )
     pfs_months = float(str(larkin["context"]).split("median PFS")[1].split("/")[0])
     out = [
-        Target(
-            id="immunotherapy.melanoma.median_pfs_nivo_ipi",
-            cancer="melanoma",
-            kind="immunotherapy",
-            key="median_pfs",
-            what="median progression-free survival from the start of first-line immunotherapy (progression on a "
-            "response scan, or death)",
-            published=pfs_months * DAYS_PER_MONTH,
-            low=pfs_months * DAYS_PER_MONTH,
-            high=pfs_months * DAYS_PER_MONTH,
-            uncertainty="no interval in the row: the exact value (11.5 months)",
-            source=str(larkin["source"]),
-            unit="days",
+        _exact_target(
+            "immunotherapy.melanoma.median_pfs_nivo_ipi", "melanoma", "immunotherapy", "median_pfs",
+            "median progression-free survival from the start of first-line immunotherapy (progression on a "
+            "response scan, or death)", pfs_months * DAYS_PER_MONTH, larkin,
+            uncertainty=f"no interval in the row: the exact value ({pfs_months:g} months)", unit="days",
         )
     ]
     keynote = _treatment_row("immunotherapy (melanoma)", "objective response rate pembrolizumab / ipilimumab")
@@ -551,18 +546,10 @@ def immunotherapy_survival_targets() -> list[Target]:
     response = [float(x) for x in str(keynote["value"]).split("/")]
     for drug, os12, rate in zip(("pembrolizumab", "ipilimumab"), survival, response, strict=True):
         out.append(
-            Target(
-                id=f"immunotherapy.melanoma.os12_{drug}",
-                cancer="melanoma",
-                kind="immunotherapy",
-                key=f"os12:{rate}",
-                what=f"overall survival 12 months after the start of first-line immunotherapy, with {drug}'s "
-                f"response rate ({rate:.3f}) as the model's response rate",
-                published=os12,
-                low=os12,
-                high=os12,
-                uncertainty="no n in the row: the exact value",
-                source=str(keynote["source"]),
+            _exact_target(
+                f"immunotherapy.melanoma.os12_{drug}", "melanoma", "immunotherapy", f"os12:{rate}",
+                f"overall survival 12 months after the start of first-line immunotherapy, with {drug}'s "
+                f"response rate ({rate:.3f}) as the model's response rate", os12, keynote,
             )
         )
     return out
