@@ -75,9 +75,11 @@ def test_changing_one_decision_leaves_unrelated_draws_unchanged(params):
     pdt.assert_frame_equal(a["patients"][cols], b["patients"][cols])
     keys = ["patient_id", "day_seeded", "route", "path"]
 
-    # Lung metastases change the total burden and so the day the untreated disease becomes lethal;
-    # compare the primary's liver seedings up to the earlier of the two end days.
-    end = pd.concat([a["patients"]["day_end"], b["patients"]["day_end"]], axis=1).min(axis=1)
+    # Lung metastases change the total burden, so the day the disease becomes lethal, and the clinical course
+    # (symptoms, stage, treatment of the primary); compare the primary's liver seedings up to the earliest of the
+    # two end days and the two first treatments.
+    days = [t["patients"][c].fillna(np.inf) for t in (a, b) for c in ("day_end", "day_first_treatment")]
+    end = pd.concat(days, axis=1).min(axis=1)
     end.index = a["patients"]["patient_id"]
 
     def liver_from_primary(t):
