@@ -32,10 +32,10 @@ from metastasim.clinic.log import log
 from metastasim.engine.scheduling import (
     add_lesion_row,
     defer_seeding,
+    leave_node,
     pid,
     refresh_seeding,
     schedule,
-    sentinel_changed,
 )
 from metastasim.engine.state import (
     C_TARGETED_REGRESSION,
@@ -65,10 +65,7 @@ def eradicate(st, P, L: int, t: float, cause: int) -> None:
     if st.t_treated[L] == math.inf:
         st.t_treated[L] = t
     schedule(st, P, L)
-    if st.node[L] >= 0 and st.node_lesion[st.node[L]] == L:
-        st.node_lesion[st.node[L]] = -1
-        if st.node[L] == 0 and was_growing:
-            sentinel_changed(st, P, t)
+    leave_node(st, P, L, t, was_growing)
 
 
 @kernel

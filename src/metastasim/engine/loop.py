@@ -59,6 +59,7 @@ from metastasim.engine.scheduling import (
     STALE_SEEDING,
     add_lesion_row,
     finish,
+    leave_node,
     refresh_seeding,
     reset_clinical_lesion,
     schedule,
@@ -239,10 +240,7 @@ def _process(st, P, L: int, t: float) -> None:
         flush(st, P, L, t)
         st.phase[L] = PHASE_CLEARED
         st.end_cause[L] = ENDED_IMMUNE
-        if st.node[L] >= 0 and st.node_lesion[st.node[L]] == L:
-            st.node_lesion[st.node[L]] = -1
-            if st.node[L] == 0:
-                sentinel_changed(st, P, t)
+        leave_node(st, P, L, t, True)
         schedule(st, P, L)
         return
     for i in range(N_TRAITS):

@@ -88,6 +88,20 @@ def refresh_seeding(st, P, L: int, t: float) -> None:
 
 
 @kernel
+def leave_node(st, P, L: int, t: float, was_growing: bool) -> None:
+    """Lesion L is gone from its regional node at day t: free the node.
+
+    If it was the sentinel's growing deposit, the primary is re-timed: cells bound for the sentinel found lesions
+    again.
+    """
+    node = st.node[L]
+    if node >= 0 and st.node_lesion[node] == L:
+        st.node_lesion[node] = -1
+        if node == 0 and was_growing:
+            sentinel_changed(st, P, t)
+
+
+@kernel
 def sentinel_changed(st, P, t: float) -> None:
     """The sentinel node became involved or free at day t: re-time the next seeding of the primary's lesions."""
     for L in range(int(st.scalars[S_N_LESIONS])):

@@ -153,7 +153,7 @@ class RunStore:
                 self.con.register("chunk_df", df)
                 # A table without its run_id column gets the run's id as a constant: DuckDB then stores one
                 # value per row group instead of converting a string per row (a fifth of a lesions chunk's cost).
-                has_run_id = "run_id" in [c for c, _ in _text_columns(df)]
+                has_run_id = "run_id" in (df.column_names if isinstance(df, pa.Table) else df.columns)
                 run_id_column = "" if has_run_id else "?::VARCHAR AS run_id, "
                 bound = [] if has_run_id else [run_id]
                 if not self._has_table(name):
