@@ -339,16 +339,21 @@ def immunotherapy_results(targets: list[Target], tables: dict[str, pd.DataFrame]
     A responder has a partial or complete response on a response scan after the start and before the first
     progression; patients with no response scan count as non-responders (as in a trial's intention to treat).
     """
-    ev = tables["events"]
+    start, resp, progression = _scans_after_immunotherapy_start(tables["events"])
+    first_progression = resp["patient_id"].map(progression).fillna(np.inf).to_numpy()
+    responded = resp[resp["detail"].astype(str).isin(RESPONSE_DETAILS).to_numpy()
+                     & (resp["day"].to_numpy() < first_progression)]
+    hits = responded["patient_id"].nunique()
+    return [share_result(t, float(hits), len(start)) for t in targets]
+
+
+def _scans_after_immunotherapy_start(ev: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame, pd.Series]:
+    """First-line immunotherapy: start day per patient, the response scans after it, each one's first progression."""
     start = _first_day(ev, "treatment_start", "immunotherapy begins (line 1)")
     resp = ev[(ev["event"] == "response") & ev["patient_id"].isin(start.index)]
     resp = resp[resp["day"].to_numpy() > resp["patient_id"].map(start).to_numpy()]
-    detail = resp["detail"].astype(str)
-    progression = resp[detail == PROGRESSION_DETAIL].groupby("patient_id")["day"].min()
-    first_progression = resp["patient_id"].map(progression).fillna(np.inf).to_numpy()
-    responded = resp[detail.isin(RESPONSE_DETAILS).to_numpy() & (resp["day"].to_numpy() < first_progression)]
-    hits = responded["patient_id"].nunique()
-    return [share_result(t, float(hits), len(start)) for t in targets]
+    progression = resp[resp["detail"].astype(str) == PROGRESSION_DETAIL].groupby("patient_id")["day"].min()
+    return start, resp, progression
 
 
 def _from_immunotherapy_start(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -357,12 +362,9 @@ def _from_immunotherapy_start(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     Progression is the first response scan that reads progression after the start. Patients alive at the end of
     their course are censored then.
     """
-    ev, pts = tables["events"], tables["patients"].set_index("patient_id")
-    start = _first_day(ev, "treatment_start", "immunotherapy begins (line 1)")
-    resp = ev[(ev["event"] == "response") & ev["patient_id"].isin(start.index)]
-    resp = resp[(resp["day"].to_numpy() > resp["patient_id"].map(start).to_numpy())
-                & (resp["detail"].astype(str) == PROGRESSION_DETAIL).to_numpy()]
-    progression = resp.groupby("patient_id")["day"].min().reindex(start.index)
+    pts = tables["patients"].set_index("patient_id")
+    start, _, first_progression = _scans_after_immunotherapy_start(tables["events"])
+    progression = first_progression.reindex(start.index)
     died = pts.loc[start.index, "died"].astype(bool).to_numpy()
     end = pts.loc[start.index, "day_end"].to_numpy(float)
     pfs_day = np.fmin(progression.to_numpy(float), end)  # fmin skips NaN: no progression -> death or censoring
