@@ -10,6 +10,7 @@ not ``complete`` (a killed one stays ``running``), so partial results never look
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -173,7 +174,10 @@ class RunStore:
             self.con.execute("UPDATE runs SET patients_written = patients_written + ? WHERE run_id = ?", [n, run_id])
             self.con.execute("COMMIT")
         except BaseException as exc:
-            self.con.execute("ROLLBACK")
+            # An interrupt that lands during COMMIT ends the transaction itself (committed whole, or not at all:
+            # the chunk and its chunks row are in it together), so there may be nothing left to roll back.
+            with contextlib.suppress(duckdb.TransactionException):
+                self.con.execute("ROLLBACK")
             self._columns_checked.clear()  # columns added in the rolled-back transaction are gone again
             if _is_interrupt(exc):
                 # Ctrl-C that lands while DuckDB scans the chunk is reported as a failed query: it is the user's
