@@ -40,6 +40,7 @@ def _all_targets() -> list[Target]:
         *tg.immunotherapy_targets(),
         *tg.immunotherapy_survival_targets(),
         tg.operative_mortality_target(),
+        tg.early_seeding_target(),
     ]
 
 
@@ -140,6 +141,35 @@ def test_ctc_half_life_range_and_treatment_targets():
     assert resistant.low == resistant.high == 0.38
     (orr,) = tg.immunotherapy_targets()
     assert (orr.low, orr.high) == pytest.approx(wilson_interval(0.576 * 315, 315))
+
+
+def test_early_seeding_target_is_the_wilson_interval_of_17_of_21():
+    t = tg.early_seeding_target()
+    assert (t.published, t.kind, t.cancer) == (0.81, "dissemination", "colorectal")
+    assert (t.low, t.high) == pytest.approx(wilson_interval(17, 21))
+    assert t.low < 17 / 21 < t.high
+
+
+def test_seeding_ancestors_climb_through_nodes_metastases_and_subclones():
+    """Patient 7: primary 0 seeds node 1 (day 10), which seeds liver 2 (day 50), which seeds lung 3 (day 80);
+    treatment splits resistant subclone 4 off lung 3; the primary also seeds bone 5 (day 30) directly. Patient 8's
+    lesion ids restart at 0 and must not be mixed up with patient 7's."""
+    les = pd.DataFrame(
+        {
+            "patient_id": [7, 7, 7, 7, 7, 7, 8, 8],
+            "lesion_id": [0, 1, 2, 3, 4, 5, 0, 1],
+            "parent_id": [-1, 0, 1, 2, 2, 0, -1, 0],
+            "site": ["primary", "regional_nodes", "liver", "lung", "lung", "bone", "primary", "liver"],
+            "day_seeded": [0.0, 10.0, 50.0, 80.0, 200.0, 30.0, 0.0, 99.0],
+            "resistant_subclone_of": [-1, -1, -1, -1, 3, -1, -1, -1],
+        }
+    )
+    rows = pd.DataFrame({"patient_id": [7, 7, 7, 7, 8, 7], "lesion_id": [3, 4, 5, 2, 1, 0]})
+    anc = sims.seeding_ancestors(les, rows)
+    assert anc["lesion_id"].tolist() == [3, 4, 5, 2, 1]  # the primary itself has no seeding ancestor
+    assert anc["ancestor_id"].tolist() == [1, 1, 5, 1, 1]
+    assert anc["ancestor_day_seeded"].tolist() == [10.0, 10.0, 30.0, 10.0, 99.0]
+    assert anc["patient_id"].tolist() == [7, 7, 7, 7, 8]
 
 
 def test_luzzi_targets_map_to_the_experiment_measures_and_ids_are_unique():

@@ -33,7 +33,7 @@ from metastasim.experiments.inefficiency import LUZZI_MEASURES, compare_with_luz
 from metastasim.params.load import Parameters, load_parameters
 from metastasim.report.survival import kaplan_meier
 from metastasim.units import DAYS_PER_YEAR
-from metastasim.validation.mechanism_targets import GrowthTarget, ImagingTarget
+from metastasim.validation.mechanism_targets import EARLY_SEEDING_CM3, GrowthTarget, ImagingTarget
 from metastasim.validation.suite import Result
 from metastasim.validation.targets import Target, wilson_interval
 
@@ -232,6 +232,68 @@ def growth_sample(population: str, model: GrowthModel, tables: dict[str, pd.Data
         rates, np.array([cells_for_diameter(d, model.cells_per_cm3) for d in m["diameter_mm"]])
     )
     return growth if population == "metastasis_growth_rate" else math.log(2.0) / growth
+
+
+def seeding_ancestors(lesions: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    """For lesions `rows` (patient_id, lesion_id), the ancestor each descends from that the primary seeded.
+
+    A lesion seeded by a metastasis or a node deposit is traced up its parents; a resistant subclone split off by
+    treatment is traced through the lesion it split from. Returns patient_id, lesion_id (of `rows`), ancestor_id
+    and ancestor_day_seeded; rows that are primary lesions themselves are dropped.
+    """
+    patient_ids = lesions["patient_id"].to_numpy(np.int64)
+    key = pd.Index(patient_ids * _LESION_KEY + lesions["lesion_id"].to_numpy(np.int64))
+    clone_of = lesions["resistant_subclone_of"].to_numpy(np.int64)
+    # A subclone's row stands for cells of the lesion it split from: its seeding lineage is that lesion's.
+    up = np.where(clone_of >= 0, clone_of, lesions["parent_id"].to_numpy(np.int64))
+    up_row = key.get_indexer(patient_ids * _LESION_KEY + up)  # -1 for the primary (no parent)
+    primary = (lesions["site"].astype(str) == "primary").to_numpy()
+    row = key.get_indexer(rows["patient_id"].to_numpy(np.int64) * _LESION_KEY + rows["lesion_id"].to_numpy(np.int64))
+    if (row < 0).any():
+        raise ValueError("a lesion to trace is not in the lesions table")
+    row = row[~primary[row]]
+    start = row
+    for _ in range(len(key)):
+        parent = up_row[row]
+        if (parent < 0).any():
+            raise ValueError("a lesion's parent is not in the lesions table")
+        climb = ~primary[parent]
+        if not climb.any():
+            break
+        row = np.where(climb, parent, row)
+    return pd.DataFrame(
+        {
+            "patient_id": patient_ids[start],
+            "lesion_id": lesions["lesion_id"].to_numpy()[start],
+            "ancestor_id": lesions["lesion_id"].to_numpy()[row],
+            "ancestor_day_seeded": lesions["day_seeded"].to_numpy(float)[row],
+        }
+    )
+
+
+#: Lesions per patient are far fewer than this: patient_id * _LESION_KEY + lesion_id is a unique key.
+_LESION_KEY = 1 << 24
+
+
+def early_seeding_result(target: Target, params: Parameters, tables: dict[str, pd.DataFrame], seed: int) -> Result:
+    """Share of patients with a detected distant metastasis whose lineage left a primary below 0.01 cm3 (Hu 2019).
+
+    Each patient's index metastasis is the first distant lesion the clinic found (of several found the same day,
+    the one with most cells at the end), as the metastases Hu et al. sequenced were clinically detected ones. Its
+    lineage is traced back to the lesion the primary seeded (through node deposits and metastases that seeded it),
+    and the primary's size on that day is its untreated course: seedings from the primary precede its treatment.
+    """
+    les, pts = tables["lesions"], tables["patients"]
+    site = les["site"].astype(str)
+    found = les[~site.isin(["primary", "regional_nodes"]) & les["day_detected"].notna()]
+    found = found.sort_values(["patient_id", "day_detected", "cells_end"], ascending=[True, True, False])
+    index = found.groupby("patient_id").head(1)[["patient_id", "lesion_id"]]
+    anc = seeding_ancestors(les, index).merge(pts[["patient_id", "doubling_time_days"]], on="patient_id")
+    model = GrowthModel(params, seed)
+    rates = model.rates(anc["doubling_time_days"].to_numpy())
+    cells = model.primary_cells(rates, anc["ancestor_day_seeded"].to_numpy())
+    early = cells < EARLY_SEEDING_CM3 * model.cells_per_cm3
+    return share_result(target, float(early.sum()), len(anc))
 
 
 def growth_results(

@@ -365,6 +365,40 @@ def ctc_half_life_target() -> Target:
     )
 
 
+#: Hu et al.'s threshold of early seeding: the primary below 0.01 cm3 (about 1e7 cells) when the lineage left it.
+EARLY_SEEDING_CM3 = 0.01
+
+
+def early_seeding_target() -> Target:
+    """Hu et al. 2019: the share of metastatic colorectal patients whose metastasis was seeded early.
+
+    The row states 17 of 21 patients, so the interval is the binomial 95% Wilson interval of 17/21.
+    """
+    rows = load_reference("dissemination")
+    row = rows[rows["quantity"] == "colorectal early seeding"].iloc[0]
+    context = str(row["units_or_context"])
+    m = re.search(r"\((\d+)\s*/\s*(\d+)\)", context)
+    if m is None:
+        raise ValueError(f"no (k/n) count in the early-seeding row: {context!r}")
+    k, n = int(m[1]), int(m[2])
+    low, high = wilson_interval(k, n)
+    return Target(
+        id="dissemination.colorectal.early_seeding",
+        cancer="colorectal",
+        kind="dissemination",
+        key="early_seeding",
+        what=(
+            "share of patients with a detected distant metastasis whose lineage left the primary while it was below "
+            f"{EARLY_SEEDING_CM3} cm3 ({context})"
+        ),
+        published=float(row["value"]),
+        low=low,
+        high=high,
+        uncertainty=f"binomial 95% Wilson interval of {k}/{n}",
+        source=str(row["source"]),
+    )
+
+
 # --- treatment (treatment.csv) -----------------------------------------------------------------------------
 
 
