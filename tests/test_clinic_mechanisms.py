@@ -33,6 +33,7 @@ from metastasim.biology.growth import cells_for_diameter
 from metastasim.biology.shedding import lesion_size
 from metastasim.biology.traits import RESIST_CHEMO, RESIST_TARGETED
 from metastasim.clinic import therapy, treatment
+from metastasim.clinic.burden import is_alive
 from metastasim.clinic.clinic_params import _lq_ln_survival, build_clinic_params
 from metastasim.clinic.codes import (
     CT,
@@ -336,6 +337,20 @@ def test_targeted_cycle_shrinks_sensitive_cells_at_the_published_rate(at_diagnos
     expected = -rate * colorectal["treatment.cycle_days"]
     got = _one_targeted_cycle(at_diagnosis, colorectal, doubling_days, cells)
     assert got == pytest.approx(expected, rel=0.05)
+
+
+def test_targeted_cycle_eradicates_a_lesion_too_fast_for_its_starting_size_to_be_a_double(at_diagnosis, colorectal):
+    """A lesion growing several e-folds a day (doubling 0.5 d at the reference size, a far-tail draw that a breast
+    calibration met): the size from which one cycle's regrowth reaches the target is below the smallest double,
+    and the cycle kills every cell instead of dividing by zero."""
+    st, P, C, t = copy_state(at_diagnosis.state), at_diagnosis.P, at_diagnosis.C, at_diagnosis.day
+    K, x_ref = colorectal["growth.carrying_capacity_cells"], colorectal["growth.reference_cells"]
+    st.rate[0] = math.log(2.0) / 0.5 / math.log(K / x_ref)
+    st.t_resistant[0, :] = math.inf
+    treatment.set_size(st, P, 0, t, 2e9)
+    assert treatment.targeted_ln_kill(st, P, C, 0, t) == math.inf
+    assert treatment.kill(st, P, 0, t, math.inf) == 0.0
+    assert not is_alive(st, 0, t + 1.0)
 
 
 def test_targeted_regression_rates_are_lognormal_around_the_published_median(colorectal):

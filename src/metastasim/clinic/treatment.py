@@ -175,6 +175,10 @@ def targeted_ln_kill(st, P, C, L: int, t: float) -> float:
     x = lesion_size(st, P, L, t)
     target = x * math.exp(-st.clinic[C_TARGETED_REGRESSION] * C.cycle_days)
     start = size_before(P.law, st.rate[L], P.capacity_arg, P.exponent_arg, target, C.cycle_days)
+    if start <= 0.0:
+        # Fewer cells than the smallest double would regrow to the target (a Gompertz lesion growing several
+        # e-folds a day, from a doubling time drawn in the far tail): the kill leaves no cell.
+        return math.inf
     return math.log(x / start) if start < x else 0.0
 
 
