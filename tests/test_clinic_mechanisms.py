@@ -36,15 +36,20 @@ from metastasim.clinic import therapy, treatment
 from metastasim.clinic.burden import is_alive
 from metastasim.clinic.clinic_params import _lq_ln_survival, build_clinic_params
 from metastasim.clinic.codes import (
+    CAUSE_BURDEN,
     CT,
     IMAGING_TARGETS,
+    LOG_DEATH,
+    LOG_SYMPTOM,
     MODALITIES,
     SEER_DISTANT,
     SEER_LOCALIZED,
     SEER_REGIONAL,
     TR_CHEMO,
 )
+from metastasim.clinic.death import die
 from metastasim.clinic.imaging import scan, sensitivity
+from metastasim.clinic.log import log
 from metastasim.clinic.staging import (
     RULE_BREAST,
     RULE_COLORECTAL,
@@ -58,12 +63,14 @@ from metastasim.cohort.chunks import simulate_tables
 from metastasim.engine.patient import PatientSimulation
 from metastasim.engine.state import (
     C_GROUP_OBS,
+    C_LOG_N,
     C_M_OBS,
     C_N_OBS,
     C_T_OBS,
     C_TARGETED_REGRESSION,
     PHASE_DORMANT,
     S_N_LESIONS,
+    S_T_END,
     copy_state,
 )
 
@@ -592,3 +599,38 @@ def test_only_resection_candidates_have_their_metastases_resected(colorectal):
     candidates = {p for p in everyone if uniform(key, np.int64(p), np.uint64(1), 0) < 0.25}
     assert quarter == candidates
     assert resected(0.0) == set()
+
+
+# --- death dated back by a health check -------------------------------------------------------------------
+
+
+def test_a_death_removes_the_log_rows_dated_after_it(at_diagnosis):
+    """die() at day t keeps the rows up to t in their order, adds the death row, and drops later rows (such as a
+    scan of a lesion seeded after t, which `finish` removes from the lesion rows)."""
+    st, t = copy_state(at_diagnosis.state), at_diagnosis.day
+    n0 = int(st.clinic[C_LOG_N])
+    days_before = st.log_day[:n0].copy()
+    assert n0 > 0 and days_before.max() <= t
+    for k, day in enumerate((t + 1.0, t + 3.0, t + 2.0)):
+        log(st, day, LOG_SYMPTOM, k, 0, 0.0, 0.0)
+    die(st, t + 2.0, CAUSE_BURDEN)
+    n = int(st.clinic[C_LOG_N])
+    assert n == n0 + 3  # the rows at t+1 and t+2 and the death row; the row at t+3 is gone
+    assert st.log_day[:n0].tolist() == days_before.tolist()
+    assert st.log_day[n0:n].tolist() == [t + 1.0, t + 2.0, t + 2.0]
+    assert st.log_kind[n - 1] == LOG_DEATH and st.scalars[S_T_END] == t + 2.0
+
+
+def test_no_clinical_day_or_event_falls_after_death(colorectal):
+    """A health check locates a crossed limit since the previous check, but never dates the death before a
+    clinical event the loop has already applied: 3,000 colorectal patients (seed 1; before this rule one was
+    diagnosed after the day of their death and another recurred after it) have no diagnosis, treatment, symptom,
+    recurrence or remission after death, and no event after the end of their course."""
+    tables = simulate_tables(colorectal, 1, 0, 3000, 30, "t", with_events=True)
+    pts, ev = tables["patients"], tables["events"]
+    dead = pts[pts["died"].astype(bool)]
+    assert len(dead) > 1000
+    for column in ("day_diagnosis", "day_first_treatment", "day_first_symptom", "day_recurrence", "day_remission"):
+        assert not (dead[column] > dead["day_death"]).any(), column
+    end = ev.merge(pts[["patient_id", "day_end"]], on="patient_id")
+    assert not (end["day"] > end["day_end"]).any()

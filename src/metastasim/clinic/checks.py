@@ -34,6 +34,7 @@ from metastasim.engine.state import (
     C_VISIT_N,
     C_VISIT_REASON,
     S_T_LAST_CHECK,
+    S_T_LAST_CLINICAL_EVENT,
 )
 from metastasim.rng.philox import standard_normal
 from metastasim.rng.streams import (
@@ -47,7 +48,8 @@ ROOT = np.uint64(1)
 def health_check(st, P, C, t: float, interval_min: float, interval_max: float) -> float:
     """Burden, death by burden or organ failure, and new symptoms at day t; return the next check's interval.
 
-    A limit crossed since the last check is located by root finding, so death falls on the crossing day.
+    A limit crossed since the last check is located by root finding, so death falls on the crossing day, or on the
+    day of the last clinical event if the crossing came before it (that event stays part of the course).
     """
     update_site_cells(st, P, t)
     cells = st.site_cells
@@ -66,6 +68,9 @@ def health_check(st, P, C, t: float, interval_min: float, interval_max: float) -
                     best_day = day
                     cause = C.organ_cause[j]
     if cause:
+        # Not before a clinical event the loop has already applied (a scan, a diagnosis): the crossing is located
+        # since the last check, and clinical events since then stay true.
+        best_day = max(best_day, st.scalars[S_T_LAST_CLINICAL_EVENT])
         if cause != CAUSE_BURDEN:
             log(st, best_day, LOG_ORGAN_FAILURE, cause, 0, 0.0, 0.0)
         die(st, best_day, cause)

@@ -20,3 +20,27 @@ def log(st, t: float, kind: int, a: int, b: int, x: float, y: float) -> None:
     st.log_x[n] = x
     st.log_y[n] = y
     st.clinic[C_LOG_N] = n + 1
+
+
+@kernel
+def drop_log_after(st, t: float) -> None:
+    """Remove the rows dated after day t (kept rows stay in their order).
+
+    A death found by a health check is dated back to the day its limit was crossed, which can precede events
+    the loop had already applied since the previous check (a scan, a visit, a lesion seeded and found). Those
+    never happened: their rows go, and with them every reference to lesions that `finish` drops as seeded after
+    the death.
+    """
+    n = int(st.clinic[C_LOG_N])
+    k = 0
+    for i in range(n):
+        if st.log_day[i] <= t:
+            if k != i:
+                st.log_day[k] = st.log_day[i]
+                st.log_kind[k] = st.log_kind[i]
+                st.log_a[k] = st.log_a[i]
+                st.log_b[k] = st.log_b[i]
+                st.log_x[k] = st.log_x[i]
+                st.log_y[k] = st.log_y[i]
+            k += 1
+    st.clinic[C_LOG_N] = k

@@ -89,6 +89,7 @@ from metastasim.engine.state import (
     S_T_FIRST_LYMPH,
     S_T_INVASION,
     S_T_LAST_CHECK,
+    S_T_LAST_CLINICAL_EVENT,
     S_T_NOW,
     PatientState,
     state_reference,
@@ -348,6 +349,7 @@ def advance(st, P, C, t_stop: float, horizon_days: float) -> None:
         st.scalars[S_T_NOW] = t_next
         if t_clinic <= best:
             process_clinic_event(st, P, C, kind, t_clinic)
+            st.scalars[S_T_LAST_CLINICAL_EVENT] = t_clinic
             if is_over(st):
                 return
         else:

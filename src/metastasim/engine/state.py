@@ -37,7 +37,7 @@ from metastasim.clinic.codes import N_BURDEN, N_CLINIC_EVENTS, N_SYMPTOMS
     S_DORMANT_ARRIVALS,
     S_T_CHECK,
     S_T_LAST_CHECK,
-    S_BURDEN_LAST_CHECK,
+    S_T_LAST_CLINICAL_EVENT,
 ) = range(19)
 N_SCALARS = 19
 
